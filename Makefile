@@ -1,0 +1,54 @@
+# Two entry points: `make run` (example pipeline, locally) and `make test` (whole suite).
+# Everything they need is installed here, into .venv (Python), ~/.m2 (Delta jars) and
+# node_modules/ (Azurite).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.dtflw-installed
+DELTA_VERSION := 4.4.0
+DELTA_ARTIFACT := io.delta:delta-spark_4.2_2.13:$(DELTA_VERSION)
+DELTA_STORAGE := io.delta:delta-storage:$(DELTA_VERSION)
+JARS_STAMP := $(VENV)/.dtflw-jars-$(DELTA_VERSION)
+
+.PHONY: setup test test-fast run bench bench-core jars clean
+
+# Plug-in families add their own set-up steps (SETUP_DEPS) and benchmarks (BENCH_TARGETS).
+SETUP_DEPS :=
+BENCH_TARGETS := bench-core
+include $(wildcard mk/*.mk)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[local,azure,test]"
+	touch $@
+
+# Delta Lake's jars into the local Maven repository, where Spark's resolver finds them.
+$(JARS_STAMP): | $(PY)
+	mvn --batch-mode --quiet dependency:get -Dtransitive=false -Dartifact=$(DELTA_ARTIFACT)
+	mvn --batch-mode --quiet dependency:get -Dtransitive=false -Dartifact=$(DELTA_STORAGE)
+	touch $@
+
+jars: $(JARS_STAMP)
+
+setup: $(STAMP) $(JARS_STAMP) $(SETUP_DEPS)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not spark and not azurite"
+
+run: setup
+	$(PY) -m examples.run_example
+
+bench-core: $(STAMP)
+	$(PY) bench/bench_core.py
+
+bench: $(BENCH_TARGETS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .dtflw-run

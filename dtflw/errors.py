@@ -1,0 +1,120 @@
+"""One small exception hierarchy for everything dtflw raises on purpose.
+
+Every error says what was expected and what was found, and names the notebook, table or path
+involved. Secrets never appear in messages: callers pass already-redacted arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+
+class DtflwError(Exception):
+    """Base class of every error dtflw raises deliberately."""
+
+
+class InvalidArgumentError(DtflwError, ValueError):
+    """A public entry point got a value it cannot work with (wrong type, empty, malformed)."""
+
+
+class FlowDefinitionError(DtflwError, ValueError):
+    """The declared pipeline is inconsistent: bad names, cycles, clashing outputs, empty selections."""
+
+
+class MissingInputError(DtflwError):
+    """An input table cannot be resolved or does not exist before its notebook runs."""
+
+    def __init__(self, notebook: str, table: str, detail: str) -> None:
+        self.notebook = notebook
+        self.table = table
+        super().__init__(f"Notebook '{notebook}': input '{table}' {detail}")
+
+
+class MissingOutputError(DtflwError):
+    """A notebook finished without producing an output it promised."""
+
+    def __init__(self, notebook: str, table: str, path: str) -> None:
+        self.notebook = notebook
+        self.table = table
+        self.path = path
+        super().__init__(
+            f"Notebook '{notebook}': expected output '{table}' at '{path}', but nothing was found there."
+        )
+
+
+class SchemaMismatchError(DtflwError):
+    """A table's columns differ from the columns its notebook declared."""
+
+    def __init__(
+        self,
+        notebook: str,
+        table: str,
+        path: str,
+        missing: list[str],
+        extra: list[str],
+        mistyped: list[tuple[str, str, str]],
+    ) -> None:
+        self.notebook = notebook
+        self.table = table
+        self.path = path
+        self.missing = missing
+        self.extra = extra
+        self.mistyped = mistyped
+        parts = []
+        if missing:
+            parts.append("missing columns: " + ", ".join(missing))
+        if extra:
+            parts.append("unexpected columns: " + ", ".join(extra))
+        if mistyped:
+            parts.append(
+                "mistyped columns: "
+                + ", ".join(f"{name} (expected {want}, found {got})" for name, want, got in mistyped)
+            )
+        super().__init__(
+            f"Notebook '{notebook}': output '{table}' at '{path}' does not match its schema; "
+            + "; ".join(parts)
+        )
+
+
+class NotebookRunError(DtflwError):
+    """A callee notebook failed (raised, timed out or could not be started).
+
+    The message keeps the phrases Databricks puts into a failed ``dbutils.notebook.run``
+    (``com.databricks.WorkflowException`` … ``NotebookExecutionException: FAILED``) so user
+    code that matches on them keeps working; the original exception is the ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        notebook: str,
+        message: str,
+        args: Mapping[str, str] | None = None,
+        status: str = "FAILED",
+    ) -> None:
+        self.notebook = notebook
+        self.arguments = dict(args or {})
+        self.reason = message
+        self.status = status
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
+        super().__init__(
+            f"com.databricks.WorkflowException: com.databricks.NotebookExecutionException: {status}: "
+            f"notebook '{notebook}' failed: {message}" + (f" (arguments: {shown})" if shown else "")
+        )
+
+
+class NotebookTimeoutError(NotebookRunError):
+    """A callee notebook ran longer than its timeout and was abandoned."""
+
+    def __init__(self, notebook: str, timeout_seconds: float, args: Mapping[str, str] | None = None):
+        self.timeout_seconds = timeout_seconds
+        super().__init__(
+            notebook, f"timed out after {timeout_seconds:g} seconds", args, status="CANCELED"
+        )
+
+
+class StorageError(DtflwError):
+    """A storage backend could not answer (bad path, unknown scheme, backend failure)."""
+
+
+class RuntimeNotAvailableError(DtflwError):
+    """No Databricks runtime handle (spark, dbutils) could be found and none was passed in."""

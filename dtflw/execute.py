@@ -1,0 +1,140 @@
+"""Running one declared notebook: check inputs, maybe skip, call the runner, check outputs.
+
+Eager `.run()` and the DAG executor both call `run_one`, so a notebook behaves the same way
+whichever way it is started. While a notebook runs, each of its outputs carries a pending
+marker; only a successful, validated run removes it, so a failed run never leaves an output
+that a later lazy run mistakes for complete.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from dtflw.errors import (
+    MissingInputError,
+    MissingOutputError,
+    NotebookRunError,
+    SchemaMismatchError,
+)
+from dtflw.storage.base import has_glob
+
+if TYPE_CHECKING:
+    from dtflw.flow import FlowContext
+    from dtflw.notebook import NotebookSpec
+
+
+class NotebookRunner(Protocol):
+    """Starts a notebook and returns its exit value (Databricks' `dbutils.notebook.run` contract)."""
+
+    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None: ...
+
+
+@attrs.frozen
+class DbutilsRunner:
+    """Runs notebooks with `dbutils.notebook.run` — real, local (`LocalDbutils`) or fake."""
+
+    dbutils: Any
+
+    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None:
+        return self.dbutils.notebook.run(path, timeout_seconds, arguments)
+
+
+@attrs.frozen
+class RunOutcome:
+    """What happened to one notebook: status, exit value, why, attempts and seconds taken."""
+
+    status: str  # "succeeded" | "skipped"
+    exit_value: str | None = None
+    reason: str = ""
+    attempts: int = 0
+    seconds: float = 0.0
+
+
+def resolve_input_values(ctx: "FlowContext", spec: "NotebookSpec") -> dict[str, str]:
+    """Check that every input exists; optional missing inputs become "". Raises MissingInputError."""
+    values: dict[str, str] = {}
+    for inp in spec.inputs:
+        present = bool(inp.path) and (
+            bool(ctx.storage.list(inp.path)) if has_glob(inp.path) else ctx.storage.exists(inp.path)
+        )
+        if present:
+            values[inp.widget] = inp.path
+        elif inp.is_optional:
+            values[inp.widget] = ""
+        else:
+            what = "matches no file" if has_glob(inp.path) else "does not exist (or is still being written)"
+            raise MissingInputError(spec.path, inp.name, f"at '{inp.path}' {what}.")
+        ctx.logger.debug(f"Input '{inp.name}': '{values[inp.widget]}'")
+    return values
+
+
+def outputs_exist(ctx: "FlowContext", spec: "NotebookSpec") -> bool:
+    """True when every declared output exists and is complete (vacuously true without outputs)."""
+    return all(ctx.storage.exists(o.path) for o in spec.outputs)
+
+
+def validate_outputs(ctx: "FlowContext", spec: "NotebookSpec", strict: bool,
+                     known_present: bool = False) -> None:
+    """Each output must exist and, when columns were declared, match them."""
+    for out in spec.outputs:
+        if not known_present and not ctx.storage.exists(out.path, ignore_pending=True):
+            raise MissingOutputError(spec.path, out.name, out.path)
+        if out.schema is not None:
+            found = ctx.storage.read_table(out.path).dtypes
+            diff = out.schema.diff(found, strict=strict)
+            if not diff.ok:
+                raise SchemaMismatchError(spec.path, out.name, out.path, list(diff.missing),
+                                          list(diff.extra), list(diff.mistyped))
+        ctx.logger.debug(f"Output '{out.alias}': '{out.path}'")
+
+
+def call_notebook(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str]) -> tuple[str | None, int]:
+    """Call the runner, retrying as declared; failures become NotebookRunError (args redacted)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return ctx.runner.run(spec.path, spec.timeout, values), attempt
+        except Exception as error:  # any callee failure, whatever the runtime raises
+            if attempt <= spec.retries:
+                ctx.logger.log(f"Retrying: '{spec.abs_path}' (attempt {attempt + 1} of {spec.retries + 1})")
+                time.sleep(spec.retry_backoff_seconds * attempt)
+                continue
+            raise as_run_error(ctx, spec, error, values, attempt) from error
+
+
+def as_run_error(ctx: "FlowContext", spec: "NotebookSpec", error: BaseException,
+                 values: dict[str, str], attempts: int) -> NotebookRunError:
+    """Wrap a callee failure, keeping its message but never a secret value."""
+    reason = error.reason if isinstance(error, NotebookRunError) else f"{type(error).__name__}: {error}"
+    if attempts > 1:
+        reason = f"{reason} (after {attempts} attempts)"
+    status = error.status if isinstance(error, NotebookRunError) else "FAILED"
+    wrapped = NotebookRunError(spec.path, ctx.redact_text(reason), ctx.redact(values), status=status)
+    wrapped.attempts = attempts  # type: ignore[attr-defined]
+    return wrapped
+
+
+def run_one(ctx: "FlowContext", spec: "NotebookSpec", lazy: bool, strict: bool) -> RunOutcome:
+    """Run (or lazily skip) one notebook and validate its outputs."""
+    started = time.monotonic()
+    values = {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
+    if lazy and outputs_exist(ctx, spec):
+        ctx.logger.log(f"Skipped run: '{spec.abs_path}'")
+        validate_outputs(ctx, spec, strict, known_present=True)
+        return RunOutcome("skipped", None, "all outputs exist", 0, time.monotonic() - started)
+    ctx.logger.log(f"Running: '{spec.abs_path}'")
+    for out in spec.outputs:
+        ctx.storage.mark_pending(out.path, spec.abs_path)
+    if ctx.interactive:
+        ctx.share_arguments(spec.abs_path, values)
+    exit_value, attempts = call_notebook(ctx, spec, values)
+    validate_outputs(ctx, spec, strict)
+    for out in spec.outputs:
+        ctx.storage.clear_pending(out.path)
+    return RunOutcome("succeeded", exit_value, "", attempts, time.monotonic() - started)
+
+

@@ -1,0 +1,1 @@
+"""Run unmodified Databricks notebooks on a local machine."""

@@ -1,0 +1,272 @@
+"""The fluent notebook builder and the frozen NotebookSpec it produces.
+
+The builder only collects declarations (validated as they come); `.run()` declares the spec on
+its flow and executes it at once (dtflw 0.6.x semantics), `.add()` declares it for a later
+`flow.run()`.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+import attrs
+
+from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
+from dtflw.schema import to_schema
+from dtflw.storage.base import has_glob
+from dtflw.tables import InputSpec, OutputSpec, check_name
+
+if TYPE_CHECKING:
+    from dtflw.flow import Flow
+
+
+def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(eq=False)
+class NotebookSpec:
+    """Everything declared about one notebook run; immutable once declared."""
+
+    index: int
+    path: str  # as declared (passed to dbutils.notebook.run)
+    abs_path: str  # workspace path
+    project_path: str  # path below the project folder (drives default output paths)
+    args: Mapping[str, str] = attrs.field(converter=_frozen_map, factory=dict)
+    inputs: tuple[InputSpec, ...] = ()
+    outputs: tuple[OutputSpec, ...] = ()
+    timeout: int = 0
+    retries: int = 0
+    retry_backoff_seconds: float = 0.0
+    tags: frozenset[str] = frozenset()
+
+    def widget_values(self) -> dict[str, str]:
+        """What the callee receives: args, `<input>_in` paths and `<output>_out` paths."""
+        values = dict(self.args)
+        values.update({i.widget: i.path for i in self.inputs})
+        values.update({o.widget: o.path for o in self.outputs})
+        return values
+
+
+class NotebookBuilder:
+    """Fluent declaration of one notebook: `.args().input().output()` then `.run()` or `.add()`."""
+
+    def __init__(self, flow: "Flow", path: str) -> None:
+        check_notebook_path(path)
+        self._flow = flow
+        self._path = path
+        self._abs_path = flow.ctx.notebook_abs_path(path)
+        self._args: dict[str, str] = {}
+        self._inputs: dict[str, InputSpec] = {}
+        self._outputs: dict[str, OutputSpec] = {}
+        self._timeout = 0
+        self._retries = 0
+        self._backoff = 0.0
+        self._tags: frozenset[str] = frozenset()
+        self._last_result: str | None = None
+
+    # ---- identity -------------------------------------------------------------------------
+    @property
+    def rel_path(self) -> str:
+        """The notebook path as declared."""
+        return self._path
+
+    @property
+    def abs_path(self) -> str:
+        """The notebook's absolute workspace path."""
+        return self._abs_path
+
+    # ---- declarations ---------------------------------------------------------------------
+    def args(self, args: Mapping[str, str]) -> "NotebookBuilder":
+        """Widget arguments for the callee; names and values must be strings."""
+        if not isinstance(args, Mapping):
+            raise FlowDefinitionError(
+                f"Notebook '{self._path}': args must be a dict of str to str, got {type(args).__name__}."
+            )
+        for name, value in args.items():
+            check_name("Argument", name, self._path)
+            if not isinstance(value, str):
+                raise FlowDefinitionError(
+                    f"Notebook '{self._path}': argument '{name}' must be a string (Databricks passes "
+                    f"widget values as strings), got {type(value).__name__} {value!r}."
+                )
+        self._args = dict(args)
+        return self
+
+    def timeout(self, seconds: int) -> "NotebookBuilder":
+        """Seconds the callee may run; 0 means no limit."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise FlowDefinitionError(
+                f"Notebook '{self._path}': timeout must be a whole number of seconds >= 0, got {seconds!r}."
+            )
+        self._timeout = seconds
+        return self
+
+    def retries(self, count: int, backoff_seconds: float = 0.0) -> "NotebookBuilder":
+        """Retry a failed run up to `count` times, waiting `backoff_seconds` * attempt between."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise FlowDefinitionError(f"Notebook '{self._path}': retries must be an int >= 0, got {count!r}.")
+        if not isinstance(backoff_seconds, (int, float)) or backoff_seconds < 0:
+            raise FlowDefinitionError(
+                f"Notebook '{self._path}': backoff_seconds must be >= 0, got {backoff_seconds!r}."
+            )
+        self._retries, self._backoff = count, float(backoff_seconds)
+        return self
+
+    def tags(self, *tags: str) -> "NotebookBuilder":
+        """Labels used to select notebooks in `flow.run(tags=...)`."""
+        for tag in tags:
+            check_name("Tag", tag, self._path)
+        self._tags = self._tags | frozenset(tags)
+        return self
+
+    def input(self, name: str, file_path: str | None = None, source_table: str | None = None,
+              is_optional: bool = False) -> "NotebookBuilder":
+        """Declare a table the notebook reads.
+
+        Without `file_path` the table resolves to the latest notebook declared before this one
+        that outputs `source_table` (or `name`). A relative `file_path` is relative to the
+        storage base; glob patterns are allowed.
+        """
+        check_name("Input", name, self._path)
+        if name in self._inputs:
+            raise FlowDefinitionError(f"Notebook '{self._path}': input '{name}' is declared twice.")
+        if source_table is not None and source_table != "":
+            check_name("Source table", source_table, self._path)
+        ctx = self._flow.ctx
+        if file_path is not None:
+            if not isinstance(file_path, str) or not file_path.strip():
+                raise FlowDefinitionError(
+                    f"Notebook '{self._path}': input '{name}' file_path must be a non-empty string, got {file_path!r}."
+                )
+            spec = InputSpec(name, ctx.storage.get_abs_path(file_path), source_table or None,
+                             bool(is_optional), None, True)
+        else:
+            wanted = source_table or name
+            pub = self._flow.catalog.resolve(wanted)
+            if pub is None and not is_optional:
+                known = ", ".join(sorted(self._flow.catalog.names())) or "none"
+                raise MissingInputError(
+                    self._path, name,
+                    f"cannot be resolved: no notebook declared before it outputs a table named "
+                    f"'{wanted}' (tables declared so far: {known}). Declare its producer first or "
+                    f"pass file_path=.",
+                )
+            spec = InputSpec(name, pub.path if pub else "", source_table or None, bool(is_optional),
+                             pub.index if pub else None, False)
+        self._inputs[name] = spec
+        return self
+
+    def output(self, name: str, cols: Any = None, file_path: str | None = None,
+               alias: str | None = None) -> "NotebookBuilder":
+        """Declare a table the notebook writes; its path derives from the notebook's path.
+
+        `cols`: expected columns ([(name, type|None)], a DDL string or a StructType), checked
+        after the run. `alias`: the name downstream inputs resolve it by.
+        """
+        check_name("Output", name, self._path)
+        if name in self._outputs:
+            raise FlowDefinitionError(f"Notebook '{self._path}': output '{name}' is declared twice.")
+        if alias is not None and alias != "":
+            check_name("Alias", alias, self._path)
+        ctx = self._flow.ctx
+        if file_path is None:
+            path = ctx.storage.derive_table_path(ctx.project_path(self._abs_path), name)
+        elif isinstance(file_path, str) and file_path.strip():
+            path = ctx.storage.get_abs_path(file_path)
+        else:
+            raise FlowDefinitionError(
+                f"Notebook '{self._path}': output '{name}' file_path must be a non-empty string, got {file_path!r}."
+            )
+        if has_glob(path):
+            raise FlowDefinitionError(f"Notebook '{self._path}': output '{name}' path {path!r} must not be a pattern.")
+        self._outputs[name] = OutputSpec(name, path, alias or name, to_schema(cols))
+        return self
+
+    # ---- introspection --------------------------------------------------------------------
+    def get_args(self) -> dict[str, str]:
+        return dict(self._args)
+
+    def get_inputs(self) -> dict[str, InputSpec]:
+        return dict(self._inputs)
+
+    def get_outputs(self) -> dict[str, OutputSpec]:
+        return dict(self._outputs)
+
+    def build(self, index: int) -> NotebookSpec:
+        """The frozen spec of what was declared so far, for declaration slot `index`."""
+        self._check_widget_clashes()
+        return NotebookSpec(
+            index=index, path=self._path, abs_path=self._abs_path,
+            project_path=self._flow.ctx.project_path(self._abs_path), args=self._args,
+            inputs=tuple(self._inputs.values()), outputs=tuple(self._outputs.values()),
+            timeout=self._timeout, retries=self._retries, retry_backoff_seconds=self._backoff,
+            tags=self._tags,
+        )
+
+    def _check_widget_clashes(self) -> None:
+        seen: dict[str, str] = {}
+        for kind, names in (("argument", self._args), ("input", [i.widget for i in self._inputs.values()]),
+                            ("output", [o.widget for o in self._outputs.values()])):
+            for widget in names:
+                if widget in seen:
+                    raise FlowDefinitionError(
+                        f"Notebook '{self._path}': widget '{widget}' would be set by both an {seen[widget]} "
+                        f"and an {kind}; rename one of them."
+                    )
+                seen[widget] = kind
+
+    # ---- actions --------------------------------------------------------------------------
+    def add(self) -> "NotebookBuilder":
+        """Declare the notebook for a later `flow.run()` without running it."""
+        self._flow.declare(self)
+        return self
+
+    def run(self, is_lazy: bool = False, strict_validation: bool = False) -> str | None:
+        """Declare and run the notebook now; returns the callee's exit value.
+
+        `is_lazy`: skip the call when every output already exists (outputs are still validated
+        and published). `strict_validation`: outputs must have exactly the declared columns.
+        """
+        if not isinstance(is_lazy, bool) or not isinstance(strict_validation, bool):
+            raise InvalidArgumentError(
+                f"Notebook '{self._path}': is_lazy and strict_validation must be True or False."
+            )
+        spec = self._flow.declare(self)
+        self._last_result = self._flow.run_spec(spec, is_lazy=is_lazy, strict=strict_validation)
+        return self._last_result
+
+    def share_arguments(self) -> "NotebookBuilder":
+        """Make this notebook's widget values visible to it when it is opened by hand."""
+        self._flow.ctx.share_arguments(self._abs_path, self.build(-1).widget_values())
+        return self
+
+    def show(self) -> None:
+        """Print the notebook's args, inputs and outputs."""
+        lines = [f"Notebook: '{self._path}'", "Args:"]
+        lines += [f"\t'{k}': '{v}'" for k, v in self._flow.ctx.redact(self._args).items()]
+        lines.append("Inputs:")
+        lines += [f"\t'{i.name}': '{i.path}'" for i in self._inputs.values()]
+        lines.append("Outputs:")
+        lines += [f"\t'{o.alias}': '{o.path}'" for o in self._outputs.values()]
+        print("\n".join(lines))
+
+
+def check_notebook_path(path: Any) -> str:
+    """A notebook path: non-empty, no whitespace, no empty segments, `..` only as a whole segment."""
+    if not isinstance(path, str) or not path.strip():
+        raise FlowDefinitionError(f"Notebook path must be a non-empty string, got {path!r}.")
+    if any(ch.isspace() for ch in path):
+        raise FlowDefinitionError(f"Notebook path {path!r} is invalid: it must not contain whitespace.")
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    for segment in segments:
+        if segment == "" or (".." in segment and segment != ".."):
+            raise FlowDefinitionError(
+                f"Notebook path {path!r} is invalid: empty segment or '..' inside a name."
+            )
+    return path
+
+
+# dtflw 0.6.x name of the builder.
+LazyNotebook = NotebookBuilder

@@ -1,0 +1,84 @@
+"""Storage backends, registered by URL scheme (fsspec style).
+
+`storage_from_url("dbfs:/FileStore/me")` picks the backend registered for the URL's scheme.
+Third parties add backends through the `dtflw.storage` entry-point group
+(`name = "module:Class"`, the name being the scheme); `register_storage` does it in code.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+from dtflw.errors import InvalidArgumentError
+from dtflw.storage.base import PathInfo, Storage
+
+ENTRY_POINT_GROUP = "dtflw.storage"
+
+_BUILTIN: dict[str, str] = {
+    "file": "dtflw.storage.local:LocalStorage",
+    "dbfs": "dtflw.storage.dbfs:DbfsStorage",
+    "volumes": "dtflw.storage.volumes:VolumeStorage",
+    "abfss": "dtflw.storage.azure:AzureStorage",
+    "wasbs": "dtflw.storage.azure:AzureStorage",
+}
+_registered: dict[str, type[Storage] | str] = {}
+
+
+def register_storage(scheme: str, cls: type[Storage] | str) -> None:
+    """Register a backend class (or a "module:Class" reference) for a URL scheme."""
+    if not isinstance(scheme, str) or not scheme.isidentifier():
+        raise InvalidArgumentError(f"Storage scheme {scheme!r} must be a plain word like 'dbfs'.")
+    _registered[scheme] = cls
+
+
+def _load(ref: type[Storage] | str) -> type[Storage]:
+    if isinstance(ref, str):
+        module, _, name = ref.partition(":")
+        return getattr(import_module(module), name)
+    return ref
+
+
+def available_schemes() -> list[str]:
+    """Every scheme a backend is known for: built in, registered, or from entry points."""
+    eps = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(set(_BUILTIN) | set(_registered) | eps)
+
+
+def get_storage_class(scheme: str) -> type[Storage]:
+    """The backend class for `scheme`; registered ones win over entry points and built-ins."""
+    if scheme in _registered:
+        return _load(_registered[scheme])
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == scheme:
+            return ep.load()
+    if scheme in _BUILTIN:
+        return _load(_BUILTIN[scheme])
+    raise InvalidArgumentError(
+        f"No storage backend for scheme {scheme!r}; known schemes: {', '.join(available_schemes())}."
+    )
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of a storage URL; `/Volumes/...` is 'volumes', other plain paths are 'file'."""
+    if url.startswith("/Volumes/"):
+        return "volumes"
+    if "://" in url:
+        return url.split("://", 1)[0]
+    if url.startswith("dbfs:"):
+        return "dbfs"
+    return "file"
+
+
+def storage_from_url(url: str, **kwargs: Any) -> Storage:
+    """Build the storage for `url` with the backend registered for its scheme."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidArgumentError(f"Storage URL must be a non-empty string, got {url!r}.")
+    return get_storage_class(scheme_of(url)).from_url(url, **kwargs)  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "PathInfo", "Storage", "register_storage", "get_storage_class", "storage_from_url",
+    "available_schemes", "scheme_of", "ENTRY_POINT_GROUP",
+]
