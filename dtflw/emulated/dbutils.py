@@ -1,0 +1,330 @@
+"""``EmulatedDbutils``: an in-process Databricks ``dbutils`` (base of FakeDbutils and LocalDbutils).
+
+Notebooks are Python callables registered by workspace path (subclasses may also find them on
+disk, see ``EmulatedNotebook._find``); ``notebook.run`` dispatches to them
+with per-run widgets and context (``contextvars``), so nested and concurrent runs behave as on
+Databricks. Threads a handler starts itself begin with a fresh context and see the driver's view.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import shutil
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple
+
+import attrs
+
+from dtflw.emulated.context import EntryPoint, NotebookContext
+from dtflw.emulated.errors import NotebookExit
+from dtflw.emulated.fs import EmulatedFs
+from dtflw.emulated.paths import PathMap, resolve_workspace_path
+from dtflw.emulated.secrets import Redactor, Secrets
+from dtflw.emulated.task_values import TaskValues
+from dtflw.emulated.widgets import Widgets
+from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
+
+#: A fake notebook: gets the run's arguments, returns the exit value (``None`` means ``""``).
+Handler = Callable[[dict[str, str]], Any]
+
+
+class NotebookCall(NamedTuple):
+    """One ``notebook.run`` call as made (``path`` exactly as passed, not resolved)."""
+
+    path: str
+    timeout_seconds: float
+    arguments: dict[str, str]
+
+
+@attrs.frozen
+class _Frame:
+    """What one run sees: its notebook path, widgets and run id."""
+
+    notebook_path: str
+    widgets: Widgets
+    run_id: str | None = None
+
+
+def _check_arguments(arguments: Mapping[str, str] | None) -> dict[str, str]:
+    """Copy run arguments; keys and values must be strings, as on Databricks."""
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, Mapping):
+        raise TypeError(f"arguments must be a mapping of str to str, got {type(arguments).__name__}")
+    for key, value in arguments.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(
+                f"notebook.run arguments must be str -> str; got {key!r}: {type(value).__name__}"
+            )
+    return dict(arguments)
+
+
+def _check_timeout(timeout_seconds: float) -> float:
+    """``timeout_seconds`` is a non-negative number; 0 means no timeout."""
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, (int, float)):
+        raise TypeError(f"timeout_seconds must be a number, got {timeout_seconds!r}")
+    if timeout_seconds < 0:
+        raise InvalidArgumentError(f"timeout_seconds must be >= 0 (0 = no timeout), got {timeout_seconds}")
+    return timeout_seconds
+
+
+class _Outcome:
+    """Result holder for a handler run in a worker thread."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class EmulatedNotebook:
+    """``dbutils.notebook``: register handlers, run them (or notebooks found by ``_find``), exit, context."""
+
+    def __init__(self, owner: EmulatedDbutils) -> None:
+        self._owner = owner
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        self.calls: list[NotebookCall] = []
+        self.entry_point = owner.entry_point
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(registered={self.registered()!r})"
+
+    def register(self, path: str, handler: Handler) -> None:
+        """Register ``handler`` for ``path`` (relative paths resolve against the driver's folder)."""
+        if not callable(handler):
+            raise InvalidArgumentError(f"Handler for notebook {path!r} must be callable, got {handler!r}")
+        resolved = resolve_workspace_path(path, self._owner.notebook_path)
+        with self._lock:
+            self._handlers[resolved] = handler
+
+    def registered(self) -> list[str]:
+        """Absolute paths of all registered notebooks, sorted."""
+        with self._lock:
+            return sorted(self._handlers)
+
+    def run(
+        self, path: str, timeout_seconds: float, arguments: Mapping[str, str] | None = {}
+    ) -> str:
+        """Run the handler registered for ``path`` and return its exit value as a string."""
+        timeout = _check_timeout(timeout_seconds)
+        args = _check_arguments(arguments)
+        with self._lock:
+            self.calls.append(NotebookCall(path, timeout_seconds, dict(args)))
+        resolved = resolve_workspace_path(path, self._owner._frame().notebook_path)
+        handler = self._lookup(path, resolved, args)
+        frame = _Frame(resolved, Widgets(args), self._owner._next_run_id())
+        try:
+            outcome = self._invoke(handler, frame, args, timeout)
+        except NotebookExit as exit_:
+            return exit_.value
+        except Exception as error:
+            message = self._owner.redactor.redact(f"{type(error).__name__}: {error}")
+            raise NotebookRunError(resolved, message, self._redacted(args)) from error
+        if outcome is None:
+            raise NotebookTimeoutError(resolved, timeout, self._redacted(args))
+        return "" if outcome.value is None else str(outcome.value)
+
+    def exit(self, value: Any) -> None:
+        """End the current notebook with ``value`` (``str()``-ed); raises ``NotebookExit``.
+
+        Outside a run it raises too: there is no notebook to end, the caller sees the exception.
+        """
+        raise NotebookExit(str(value))
+
+    def getContext(self) -> NotebookContext:
+        """The context of the calling run (newer DBRs expose this directly)."""
+        return self._owner.context()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _lookup(self, path: str, resolved: str, args: Mapping[str, str]) -> Handler:
+        """The handler for ``resolved``, else ``NotebookRunError`` listing what is registered."""
+        with self._lock:
+            handler = self._handlers.get(resolved)
+            known = sorted(self._handlers)
+        if handler is None:
+            handler = self._find(resolved)
+        if handler is None:
+            shown = resolved if path == resolved else f"{resolved} (called as {path!r})"
+            raise NotebookRunError(
+                resolved,
+                f"notebook {shown} not found; registered notebooks: {known or 'none'}",
+                self._redacted(args),
+            )
+        return handler
+
+    def _find(self, resolved: str) -> Handler | None:
+        """A handler for an unregistered notebook (none here; LocalDbutils looks on disk)."""
+        return None
+
+    def _invoke(
+        self, handler: Handler, frame: _Frame, args: dict[str, str], timeout: float
+    ) -> _Outcome | None:
+        """Call the handler inside ``frame``, in a worker thread when a timeout applies.
+
+        Returns the outcome (handler errors are re-raised here), or ``None`` on timeout; the
+        abandoned worker keeps running in the background (threads cannot be killed).
+        """
+        context = contextvars.copy_context()
+        call = lambda: self._in_frame(handler, frame, args)  # noqa: E731
+        outcome = _Outcome()
+        if not timeout:
+            outcome.value = context.run(call)
+            return outcome
+        worker = threading.Thread(
+            target=context.run,
+            args=(self._capture, call, outcome),
+            name=f"notebook {frame.notebook_path}",
+            daemon=True,
+        )
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            return None
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    def _in_frame(self, handler: Handler, frame: _Frame, args: dict[str, str]) -> Any:
+        """Run the handler with ``frame`` as the current run (restored afterwards)."""
+        token = self._owner._current.set(frame)
+        try:
+            return handler(dict(args))
+        finally:
+            self._owner._current.reset(token)
+
+    @staticmethod
+    def _capture(call: Callable[[], Any], outcome: _Outcome) -> None:
+        """Worker-thread body: keep the result or the exception for the waiting caller."""
+        try:
+            outcome.value = call()
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome.error = error
+
+    def _redacted(self, args: Mapping[str, str]) -> dict[str, str]:
+        """Arguments with fetched secret values hidden (they go into error messages)."""
+        redact = self._owner.redactor.redact
+        return {key: redact(value) for key, value in args.items()}
+
+
+class EmulatedJobs:
+    """``dbutils.jobs``: holds ``taskValues``."""
+
+    def __init__(self, task_values: TaskValues) -> None:
+        self.taskValues = task_values
+
+
+class EmulatedDbutils:
+    """A ``dbutils``: real widgets/fs/secrets/task values, per-run state, notebooks as callables."""
+
+    notebook_class: type[EmulatedNotebook] = EmulatedNotebook
+
+    def __init__(
+        self,
+        user: str = "user@example.com",
+        notebook_path: str | None = None,
+        fs_root: str | Path | None = None,
+        secrets: Mapping[str, Mapping[str, str]] | None = None,
+        widgets: Mapping[str, str] | None = None,
+        job_tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self.user = self._check_user(user)
+        self.notebook_path = self._check_notebook_path(notebook_path, self.user)
+        self.job_tags = self._check_tags(job_tags)
+        self._fs_root = None if fs_root is None else Path(fs_root)
+        self._fs: EmulatedFs | None = None
+        self._fs_lock = threading.Lock()
+        self._run_ids = itertools.count(1)
+        self._root = _Frame(self.notebook_path, Widgets(widgets))
+        self._current: contextvars.ContextVar[_Frame | None] = contextvars.ContextVar(
+            f"dtflw_fake_dbutils_{id(self)}", default=None
+        )
+        self.redactor = Redactor()
+        self.secrets = Secrets(secrets, redactor=self.redactor)
+        task_key = self.job_tags.get("taskKey", "main")
+        self.jobs = EmulatedJobs(TaskValues(in_job=bool(self.job_tags), task_key=task_key))
+        self.entry_point = EntryPoint(self.context)
+        self.notebook = self.notebook_class(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(user={self.user!r}, notebook_path={self.notebook_path!r})"
+
+    # -- validation --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_user(user: str) -> str:
+        if not isinstance(user, str) or not user.strip():
+            raise InvalidArgumentError(f"user must be a non-empty str, got {user!r}")
+        return user
+
+    @staticmethod
+    def _check_notebook_path(notebook_path: str | None, user: str) -> str:
+        if notebook_path is None:
+            return f"/Users/{user}/project/main"
+        if not isinstance(notebook_path, str) or not notebook_path.startswith("/"):
+            raise InvalidArgumentError(
+                f"notebook_path must be an absolute workspace path like '/Users/{user}/nb', "
+                f"got {notebook_path!r}"
+            )
+        return resolve_workspace_path(notebook_path, notebook_path)
+
+    @staticmethod
+    def _check_tags(job_tags: Mapping[str, str] | None) -> dict[str, str]:
+        tags = dict(job_tags or {})
+        for key, value in tags.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise InvalidArgumentError(f"job_tags must be str -> str, got {key!r}: {value!r}")
+        return tags
+
+    # -- per-run state -----------------------------------------------------------------------
+
+    def _frame(self) -> _Frame:
+        """The run active in the calling context, else the driver notebook."""
+        return self._current.get() or self._root
+
+    def _next_run_id(self) -> str:
+        return str(next(self._run_ids))
+
+    @property
+    def widgets(self) -> Widgets:
+        """Widgets of the run active in the calling thread (the driver's outside any run)."""
+        return self._frame().widgets
+
+    def context(self) -> NotebookContext:
+        """The notebook context of the run active in the calling thread."""
+        frame = self._frame()
+        return NotebookContext(
+            notebook_path=frame.notebook_path,
+            user=self.user,
+            tags=self.job_tags,
+            current_run_id=frame.run_id,
+        )
+
+    # -- file system -------------------------------------------------------------------------
+
+    @property
+    def fs(self) -> EmulatedFs:
+        """``dbutils.fs``; without ``fs_root`` a temporary folder is created on first use."""
+        with self._fs_lock:
+            if self._fs is None:
+                self._fs = EmulatedFs(self._make_path_map())
+            return self._fs
+
+    @property
+    def path_map(self) -> PathMap:
+        """How ``fs`` maps Databricks paths to local ones (creates the temp root if needed)."""
+        return self.fs.path_map
+
+    def _make_path_map(self) -> PathMap:
+        """``PathMap`` over ``fs_root``, or over a temp folder removed with this object."""
+        if self._fs_root is not None:
+            self._fs_root.mkdir(parents=True, exist_ok=True)
+            return PathMap(self._fs_root)
+        base = Path(tempfile.mkdtemp(prefix="dtflw-fake-dbutils-"))
+        weakref.finalize(self, shutil.rmtree, base, ignore_errors=True)
+        (base / "dbfs").mkdir()
+        return PathMap(base / "dbfs", cloud_root=base / "cloud")
