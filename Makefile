@@ -43,7 +43,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not spark and not azurite"
 
 run: setup
-	$(PY) -m examples.run_example
+	$(VENV)/bin/dtflw run examples/sales/main.py
 
 bench-core: $(STAMP)
 	$(PY) bench/bench_core.py

@@ -10,29 +10,35 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import threading
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from dtflw.errors import InvalidArgumentError, RuntimeNotAvailableError
 
 _lock = threading.Lock()
-_runtime: dict[str, Any] = {"spark": None, "dbutils": None}
+_runtime: dict[str, Any] = {"spark": None, "dbutils": None, "spark_factory": None}
 _shared_arguments: dict[str, str] = {}  # fallback store when no SparkSession is around
 
 
-def set_runtime(spark: Any = None, dbutils: Any = None) -> None:
-    """Install the handles dtflw should use (None means: discover from the environment)."""
+def set_runtime(spark: Any = None, dbutils: Any = None, spark_factory: Callable[[], Any] | None = None) -> None:
+    """Install the handles dtflw should use (None means: discover from the environment).
+
+    `spark_factory` starts a session on first use (the local runtime starts Spark lazily).
+    """
     with _lock:
         _runtime["spark"] = spark
         _runtime["dbutils"] = dbutils
+        _runtime["spark_factory"] = spark_factory
 
 
 @contextlib.contextmanager
-def use_runtime(spark: Any = None, dbutils: Any = None) -> Iterator[None]:
+def use_runtime(spark: Any = None, dbutils: Any = None,
+                spark_factory: Callable[[], Any] | None = None) -> Iterator[None]:
     """Install handles for the duration of a `with` block, then restore the previous ones."""
     with _lock:
         previous = dict(_runtime)
     set_runtime(spark=spark if spark is not None else previous["spark"],
-                dbutils=dbutils if dbutils is not None else previous["dbutils"])
+                dbutils=dbutils if dbutils is not None else previous["dbutils"],
+                spark_factory=spark_factory if spark_factory is not None else previous["spark_factory"])
     try:
         yield
     finally:
@@ -43,6 +49,8 @@ def get_spark_session() -> Any:
     """The installed SparkSession, else the active one, else a new one (imports pyspark lazily)."""
     if _runtime["spark"] is not None:
         return _runtime["spark"]
+    if _runtime["spark_factory"] is not None:
+        return _runtime["spark_factory"]()
     try:
         from pyspark.sql import SparkSession
     except ImportError as error:
@@ -141,13 +149,11 @@ def resolve_notebook_path(caller_path: str, path: str) -> str:
     """Absolute workspace path of `path` as seen from the notebook at `caller_path`.
 
     Relative paths (`x`, `./x`, `../x`) resolve against the caller's folder; absolute ones are
-    normalised. Extensions are kept as given.
+    normalised (a leading `/Workspace` is dropped). Extensions are kept as given.
     """
-    if not isinstance(path, str) or not path.strip():
-        raise InvalidArgumentError(f"Notebook path must be a non-empty string, got {path!r}.")
-    if path.startswith("/"):
-        return posixpath.normpath(path)
-    return posixpath.normpath(posixpath.join(posixpath.dirname(caller_path), path))
+    from dtflw.emulated.paths import resolve_workspace_path
+
+    return resolve_workspace_path(path, caller_path)
 
 
 def project_relative_path(abs_path: str) -> str:

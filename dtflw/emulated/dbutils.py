@@ -8,6 +8,7 @@ Databricks. Threads a handler starts itself begin with a fresh context and see t
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import shutil
@@ -15,7 +16,7 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import attrs
 
@@ -281,6 +282,17 @@ class EmulatedDbutils:
         return tags
 
     # -- per-run state -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def widget_overlay(self, values: Mapping[str, str]) -> Iterator[None]:
+        """Run a block (an inline `%run`) with the current widgets plus `values` as arguments."""
+        frame = self._frame()
+        merged = {**frame.widgets.getAll(), **_check_arguments(values)}
+        token = self._current.set(attrs.evolve(frame, widgets=Widgets(merged)))
+        try:
+            yield
+        finally:
+            self._current.reset(token)
 
     def _frame(self) -> _Frame:
         """The run active in the calling context, else the driver notebook."""

@@ -434,11 +434,11 @@ def notebook_to_ipynb_dict(nb: Notebook) -> dict[str, Any]:
             _NB_META: {"notebookName": stem, "language": nb.language},
             "language_info": {"name": nb.language},
         },
-        "cells": [_cell_to_dict(cell) for cell in nb.cells],
+        "cells": [cell_to_ipynb(cell) for cell in nb.cells],
     }
 
 
-def _cell_to_dict(cell: Cell) -> dict[str, Any]:
+def cell_to_ipynb(cell: Cell) -> dict[str, Any]:
     """Render one cell: markdown for non-empty plain ``%md``, otherwise code with its magic line."""
     metadata = {_CELL_META: {"title": cell.title, "showTitle": True}} if cell.title else {}
     if cell.kind == "md" and cell.magic in (None, "md") and cell.source:

@@ -284,11 +284,15 @@ class Storage(ABC):
 
     def mark_pending(self, path: str, notebook: str) -> None:
         """Record that `notebook` is about to (re)write `path`; cleared by `clear_pending`."""
-        self._write_text(self.pending_marker(path), f"written by notebook {notebook}\n")
+        self._create_marker(self.pending_marker(path), f"written by notebook {notebook}\n")
+
+    def _create_marker(self, path: str, text: str) -> None:
+        """Create a marker at `path`; backends may override to do it more quietly or cheaply."""
+        self._write_text(path, text)
 
     def clear_pending(self, path: str) -> None:
         """Remove the pending marker of `path` after its notebook succeeded."""
-        self._delete(self.pending_marker(path))
+        self._delete(self.pending_marker(path), recurse=True)
 
     def is_pending(self, path: str) -> bool:
         """True when a notebook started writing `path` and never finished successfully."""
@@ -298,7 +302,7 @@ class Storage(ABC):
         """Delete a table (or file) and its pending marker."""
         abs_path = self._checked_abs(path)
         self._delete(abs_path, recurse=True)
-        self._delete(self.pending_marker(abs_path))
+        self._delete(self.pending_marker(abs_path), recurse=True)
 
     # ---- helpers --------------------------------------------------------------------------
     def _checked_abs(self, path: str, name: str = "path") -> str:

@@ -47,6 +47,13 @@ class DbutilsFsStorage(Storage):
         except Exception as error:
             raise StorageError(f"Writing {path!r} through dbutils.fs failed: {error}") from error
 
+    def _create_marker(self, path: str, text: str) -> None:
+        """An empty folder: `dbutils.fs.mkdirs` is one call and, unlike `put`, prints nothing."""
+        try:
+            self.dbutils.fs.mkdirs(path)
+        except Exception as error:
+            raise StorageError(f"Creating marker {path!r} through dbutils.fs failed: {error}") from error
+
     def _delete(self, path: str, recurse: bool = False) -> None:
         try:
             self.dbutils.fs.rm(path, recurse)

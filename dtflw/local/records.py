@@ -1,0 +1,70 @@
+"""What a local run observed: one NotebookRecord per executed notebook, one CellRecord per cell.
+
+Records are filled in while notebooks run and turned into the report afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+import attrs
+
+from dtflw.local.source import Cell
+
+_ids = itertools.count(1)
+_ids_lock = threading.Lock()
+
+
+def _next_id() -> int:
+    with _ids_lock:
+        return next(_ids)
+
+
+@attrs.define
+class Output:
+    """One cell output: `kind` is "stream", "html", "text", "markdown", "warning" or "error"."""
+
+    kind: str
+    text: str
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class CellRecord:
+    """A cell as executed: its kind and source, outputs, status and seconds taken."""
+
+    cell: Cell
+    status: str = "pending"  # pending | ok | error | exited
+    seconds: float = 0.0
+    outputs: list[Output] = attrs.field(factory=list)
+
+
+@attrs.define
+class NotebookRecord:
+    """A notebook run: where it is, who called it, arguments (redacted), status, cells, timing."""
+
+    workspace_path: str
+    file: str
+    arguments: dict[str, str]
+    parent: int | None = None
+    id: int = attrs.field(factory=_next_id)
+    status: str = "running"  # running | succeeded | failed
+    started: float = attrs.field(factory=time.time)
+    ended: float | None = None
+    exit_value: str | None = None
+    error: str | None = None
+    error_cell: int | None = None
+    error_line: int | None = None
+    cells: list[CellRecord] = attrs.field(factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.time()) - self.started
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.ended = time.time()

@@ -1,0 +1,273 @@
+"""LocalRuntime: run unmodified Databricks notebooks (and whole dtflw pipelines) on this machine.
+
+The entry notebook `dir/main.py` gets the workspace path `/Users/<user>/<dir>/main`; notebooks it
+calls with `dbutils.notebook.run` or `%run` are found beside it on disk. Every notebook gets a
+fresh namespace with `spark` (one shared local SparkSession with Delta, started on first use),
+`dbutils` (LocalDbutils), `display`, `displayHTML` and `getArgument`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+import posixpath
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import dtflw.databricks as db
+from dtflw.emulated.dbutils import EmulatedDbutils, EmulatedNotebook, Handler
+from dtflw.emulated.errors import NotebookExit
+from dtflw.emulated.paths import PathMap, resolve_workspace_path
+from dtflw.errors import InvalidArgumentError, NotebookRunError
+from dtflw.local.capture import echoing, real_stderr, routing_installed
+from dtflw.local.execute import ExecEnv, execute_notebook, new_namespace
+from dtflw.local.records import NotebookRecord
+from dtflw.local.source import NotebookSourceError, parse_notebook_file
+
+NOTEBOOK_SUFFIXES = (".py", ".ipynb")
+SECRET_ENV_PREFIX = "DTFLW_SECRET__"
+_current_record: contextvars.ContextVar[NotebookRecord | None] = contextvars.ContextVar(
+    "dtflw_local_record", default=None
+)
+
+
+def find_notebook_file(candidate: Path) -> Path | None:
+    """`candidate` itself if it is a notebook file, else with `.py` / `.ipynb` appended."""
+    if candidate.suffix in NOTEBOOK_SUFFIXES and candidate.is_file():
+        return candidate
+    for suffix in NOTEBOOK_SUFFIXES:
+        with_suffix = candidate.with_name(candidate.name + suffix)
+        if with_suffix.is_file():
+            return with_suffix
+    return None
+
+
+def secrets_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Secrets given as `DTFLW_SECRET__<scope>__<key>=<value>` environment variables."""
+    found: dict[str, dict[str, str]] = {}
+    for name, value in (environ if environ is not None else os.environ).items():
+        if name.startswith(SECRET_ENV_PREFIX):
+            scope, sep, key = name[len(SECRET_ENV_PREFIX):].partition("__")
+            if sep and scope and key:
+                found.setdefault(scope, {})[key] = value
+    return found
+
+
+def load_secrets_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """A JSON file `{"<scope>": {"<key>": "<value>"}}`."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InvalidArgumentError(f"Secrets file {str(path)!r} could not be read as JSON: {type(error).__name__}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in data.values()
+    ):
+        raise InvalidArgumentError(f"Secrets file {str(path)!r} must hold {{scope: {{key: value}}}} with string values.")
+    return data
+
+
+class LocalNotebook(EmulatedNotebook):
+    """`dbutils.notebook` of the local runtime: unregistered paths are notebook files on disk."""
+
+    def _find(self, resolved: str) -> Handler | None:
+        runtime: LocalRuntime = self._owner.runtime  # type: ignore[attr-defined]
+        file = runtime.notebook_file(resolved)
+        if file is None:
+            return None
+        return lambda args: runtime.execute_file(file, resolved, args)
+
+
+class LocalDbutils(EmulatedDbutils):
+    """The `dbutils` notebooks see in a local run (widgets, notebook, fs, secrets, jobs, context)."""
+
+    notebook_class = LocalNotebook
+
+    def __init__(self, runtime: "LocalRuntime", path_map: PathMap, **kwargs: Any) -> None:
+        self.runtime = runtime
+        self._local_path_map = path_map
+        super().__init__(fs_root=path_map.dbfs_root, **kwargs)
+
+    def _make_path_map(self) -> PathMap:
+        self._local_path_map.dbfs_root.mkdir(parents=True, exist_ok=True)
+        return self._local_path_map
+
+
+class LocalRuntime:
+    """Runs notebooks locally. `run_notebook(path, params)` returns the entry notebook's exit value."""
+
+    def __init__(self, dbfs_root: str | os.PathLike[str] = ".dtflw-run/dbfs", user: str = "user@example.com",
+                 volumes_root: str | os.PathLike[str] | None = None,
+                 cloud_root: str | os.PathLike[str] | None = None,
+                 workspace_dir: str | None = None, spark_conf: Mapping[str, str] | None = None,
+                 secrets: Mapping[str, Mapping[str, str]] | None = None,
+                 secrets_file: str | os.PathLike[str] | None = None, run_dir: str | os.PathLike[str] | None = None,
+                 progress: bool = True) -> None:
+        if not isinstance(user, str) or not user.strip() or "/" in user:
+            raise InvalidArgumentError(f"user must be a non-empty name without '/', got {user!r}.")
+        if workspace_dir is not None and not str(workspace_dir).startswith("/"):
+            raise InvalidArgumentError(f"workspace_dir must be an absolute workspace path, got {workspace_dir!r}.")
+        self.user = user
+        self.path_map = PathMap(Path(dbfs_root), volumes_root, cloud_root)
+        self.run_dir = Path(run_dir) if run_dir is not None else self.path_map.dbfs_root.parent
+        self.workspace_dir = workspace_dir
+        self.spark_conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
+        self.progress = progress
+        merged = secrets_from_environment()
+        if secrets_file is not None:
+            for scope, keys in load_secrets_file(secrets_file).items():
+                merged.setdefault(scope, {}).update(keys)
+        for scope, keys in (secrets or {}).items():
+            merged.setdefault(scope, {}).update(keys)
+        self._secrets = merged
+        self.records: list[NotebookRecord] = []
+        self._records_lock = threading.Lock()
+        self._spark_lock = threading.Lock()
+        self._spark: Any = None
+        self._entry_dir: Path | None = None
+        self._authorities: set[str] = set()
+        self.dbutils: LocalDbutils | None = None
+
+    # ---- public -----------------------------------------------------------------------------
+    def run_notebook(self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None,
+                     timeout_seconds: int = 0) -> str:
+        """Run the notebook file at `path` with widget `params`; returns its exit value ("" if none).
+
+        A failing notebook raises `NotebookRunError` naming the notebook and its error.
+        """
+        entry = find_notebook_file(Path(path))
+        if entry is None:
+            raise InvalidArgumentError(f"Notebook file {str(path)!r} not found (tried .py and .ipynb).")
+        entry = entry.resolve()
+        self._entry_dir = entry.parent
+        if self.workspace_dir is None:
+            self.workspace_dir = f"/Users/{self.user}/{entry.parent.name}"
+        ws_path = posixpath.join(self.workspace_dir, entry.stem)
+        self.dbutils = LocalDbutils(self, self.path_map, user=self.user, notebook_path=ws_path,
+                                    secrets=self._secrets)
+        with self._activated(entry.parent):
+            return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
+
+    def notebook_file(self, workspace_path: str) -> Path | None:
+        """The file behind a workspace notebook path (None when there is none)."""
+        assert self._entry_dir is not None and self.workspace_dir is not None
+        rel = posixpath.relpath(workspace_path, self.workspace_dir)
+        return find_notebook_file((self._entry_dir / rel).resolve())
+
+    def resolve_include(self, including: Path, target: str) -> Path:
+        """The file a `%run <target>` in `including` refers to."""
+        if target.startswith("/"):
+            file = self.notebook_file(resolve_workspace_path(target, "/"))
+        else:
+            file = find_notebook_file((including.parent / target).resolve())
+        if file is None:
+            raise NotebookSourceError(f"{including.name}: %run target {target!r} not found (tried .py and .ipynb).")
+        return file
+
+    def spark(self) -> Any:
+        """The shared local SparkSession (started on first use)."""
+        with self._spark_lock:
+            if self._spark is None:
+                from dtflw.local import session
+
+                self._spark = session.get_or_create_session(self._session_config())
+                session.set_display_hook(self._display_hook)
+            for authority in sorted(self._authorities):
+                self._register_authority(authority)
+            return self._spark
+
+    # ---- execution --------------------------------------------------------------------------
+    def execute_file(self, file: Path, workspace_path: str, args: Mapping[str, str]) -> str | None:
+        """Run a notebook file in a fresh namespace (inside the run frame set up by notebook.run)."""
+        assert self.dbutils is not None
+        parent = _current_record.get()
+        record = NotebookRecord(workspace_path, str(file), self.dbutils.notebook._redacted(args),
+                                parent=parent.id if parent else None)
+        with self._records_lock:
+            self.records.append(record)
+        token = _current_record.set(record)
+        self._progress(f"started  {workspace_path}")
+        try:
+            notebook = parse_notebook_file(file)
+            self._note_authorities(file)
+            env = ExecEnv(self.dbutils, self.spark, self.resolve_include)
+            with echoing(parent is None):
+                execute_notebook(notebook, file, new_namespace(env), env, record)
+        except NotebookExit as exit_:
+            record.exit_value = exit_.value
+            record.finish("succeeded")
+            self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
+            raise
+        except BaseException as error:
+            record.finish("failed", self.dbutils.redactor.redact(f"{type(error).__name__}: {_reason(error)}"))
+            self._progress(f"FAILED   {workspace_path} ({record.seconds:.1f} s): {record.error}")
+            raise
+        finally:
+            _current_record.reset(token)
+        record.finish("succeeded")
+        self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
+        return None
+
+    # ---- helpers ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _activated(self, entry_dir: Path) -> Iterator[None]:
+        """Install this runtime: dbutils seam, routed output, entry folder on sys.path and as cwd."""
+        assert self.dbutils is not None
+        old_cwd = os.getcwd()
+        sys.path.insert(0, str(entry_dir))
+        os.chdir(entry_dir)
+        try:
+            with db.use_runtime(dbutils=self.dbutils, spark_factory=self.spark), \
+                    routing_installed(self.dbutils.redactor.redact):
+                yield
+        finally:
+            os.chdir(old_cwd)
+            with contextlib.suppress(ValueError):
+                sys.path.remove(str(entry_dir))
+
+    def _session_config(self) -> Any:
+        from dtflw.local.session import SessionConfig
+
+        return SessionConfig(
+            dbfs_root=self.path_map.dbfs_root, volumes_root=self.path_map.volumes_root,
+            cloud_root=self.path_map.cloud_root, run_dir=self.run_dir.resolve(),
+            conf=dict(self.spark_conf), cloud_authorities=frozenset(self._authorities),
+        )
+
+    def _note_authorities(self, file: Path) -> None:
+        from dtflw.local.session import authorities_in_text
+
+        found = authorities_in_text(file.read_text(encoding="utf-8", errors="replace"))
+        new = found - self._authorities
+        if new:
+            self._authorities |= new
+            if self._spark is not None:
+                for authority in sorted(new):
+                    self._register_authority(authority)
+
+    def register_cloud_authority(self, authority: str) -> None:
+        """Map `<container>@<account>.dfs.core.windows.net` (or blob) for Spark I/O."""
+        self._authorities.add(authority)
+        if self._spark is not None:
+            self._register_authority(authority)
+
+    def _register_authority(self, authority: str) -> None:
+        from dtflw.local.session import register_cloud_authority
+
+        register_cloud_authority(self._spark, authority, self.path_map)
+
+    def _display_hook(self, df: Any) -> None:
+        from dtflw.local.execute import display
+
+        display(df)
+
+    def _progress(self, message: str) -> None:
+        if self.progress:
+            print(f"[dtflw] {message}", file=real_stderr(), flush=True)
+
+
+def _reason(error: BaseException) -> str:
+    return error.reason if isinstance(error, NotebookRunError) else str(error)

@@ -1,0 +1,41 @@
+"""The one-paragraph explanation of a failed local run: which notebook, where, why."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from dtflw.local.records import NotebookRecord
+
+
+def deepest_failure(records: Sequence[NotebookRecord]) -> NotebookRecord | None:
+    """The failed notebook none of whose children failed: where the error started."""
+    failed = [r for r in records if r.status == "failed"]
+    parents_of_failures = {r.parent for r in failed}
+    origins = [r for r in failed if r.id not in parents_of_failures]
+    return origins[0] if origins else (failed[0] if failed else None)
+
+
+def _chain(records: Sequence[NotebookRecord], record: NotebookRecord) -> list[str]:
+    by_id = {r.id: r for r in records}
+    chain, current = [], by_id.get(record.parent) if record.parent is not None else None
+    while current is not None:
+        chain.append(current.workspace_path)
+        current = by_id.get(current.parent) if current.parent is not None else None
+    return chain
+
+
+def failure_summary(records: Sequence[NotebookRecord], error: BaseException, entry: str) -> str:
+    """E.g. "dtflw run failed: notebook /Users/u/p/clean (clean.py, cell 3, line 12) raised ...".
+
+    Falls back to the error itself when the failure happened before any notebook ran.
+    """
+    origin = deepest_failure(records)
+    if origin is None:
+        return f"dtflw run failed: {entry}: {error}"
+    where = origin.file
+    if origin.error_cell is not None:
+        where += f", cell {origin.error_cell + 1}, line {origin.error_line}"
+    called = _chain(records, origin)
+    via = f" It was called from {' <- '.join(called)}." if called else ""
+    return (f"dtflw run failed: notebook {origin.workspace_path} ({where}) raised {origin.error}.{via} "
+            f"Cells before the failing one completed; see the report for outputs and the full traceback.")

@@ -1,0 +1,63 @@
+"""One local SparkSession (Delta enabled, Databricks paths mapped) shared by every Spark test.
+
+Use it with ``from tests.spark_fixtures import spark_session  # noqa: F401`` and mark the tests
+``@pytest.mark.spark``. The fixture yields a :class:`SparkEnv`: ``.spark`` is the session with this
+env's roots mapped (re-applied on every access, so another test that remapped the process-wide
+session cannot leak into yours), ``.dbfs_root``, ``.volumes_root``, ``.cloud_root``, ``.run_dir``,
+``.path_map`` (the matching :class:`PathMap`) and ``.config`` (the :class:`SessionConfig`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import attrs
+import pytest
+
+from dtflw.emulated.paths import PathMap
+
+
+@attrs.frozen
+class SparkEnv:
+    config: Any  # dtflw.local.session.SessionConfig
+
+    @property
+    def spark(self) -> Any:
+        from dtflw.local.session import get_or_create_session
+
+        return get_or_create_session(self.config)
+
+    @property
+    def path_map(self) -> PathMap:
+        return self.config.path_map
+
+    @property
+    def dbfs_root(self) -> Path:
+        return self.config.dbfs_root
+
+    @property
+    def volumes_root(self) -> Path:
+        return self.config.volumes_root
+
+    @property
+    def cloud_root(self) -> Path:
+        return self.config.cloud_root
+
+    @property
+    def run_dir(self) -> Path:
+        return self.config.run_dir
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkEnv]:
+    """The shared local SparkSession and its roots under a session temp dir (stopped at the end)."""
+    from dtflw.local.session import SessionConfig, stop_session
+
+    base = tmp_path_factory.mktemp("spark")
+    env = SparkEnv(SessionConfig(dbfs_root=base / "dbfs", run_dir=base / "run", app_name="dtflw-tests"))
+    env.spark  # start it now, so the start-up time is not charged to the first test
+    try:
+        yield env
+    finally:
+        stop_session()
