@@ -11,11 +11,11 @@ DELTA_ARTIFACT := io.delta:delta-spark_4.2_2.13:$(DELTA_VERSION)
 DELTA_STORAGE := io.delta:delta-storage:$(DELTA_VERSION)
 JARS_STAMP := $(VENV)/.dtflw-jars-$(DELTA_VERSION)
 
-.PHONY: setup test test-fast run bench bench-core jars clean
+.PHONY: setup test test-fast run bench bench-core bench-local jars clean
 
 # Plug-in families add their own set-up steps (SETUP_DEPS) and benchmarks (BENCH_TARGETS).
 SETUP_DEPS :=
-BENCH_TARGETS := bench-core
+BENCH_TARGETS := bench-core bench-local
 include $(wildcard mk/*.mk)
 
 $(PY):
@@ -47,6 +47,15 @@ run: setup
 
 bench-core: $(STAMP)
 	$(PY) bench/bench_core.py
+
+BENCH_STAMP := $(VENV)/.dtflw-bench-installed
+$(BENCH_STAMP): setup.cfg | $(STAMP)
+	$(PY) -m pip install --quiet -e ".[local,azure,test,bench]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+bench-local: setup $(BENCH_STAMP)
+	$(PY) bench/bench_local.py
 
 bench: $(BENCH_TARGETS)
 

@@ -14,6 +14,7 @@ from dtflw.cli import main as cli_main
 from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
 from dtflw.local.report import write_report
 from dtflw.local.runtime import LocalRuntime, secrets_from_environment
+from tests.spark_fixtures import spark_session  # noqa: F401
 
 HEADER = "# Databricks notebook source\n"
 SEP = "\n# COMMAND ----------\n"
@@ -223,3 +224,42 @@ def test_cli_success_failure_and_params(project, tmp_path, capsys):
     assert (tmp_path / "rep" / "index.html").exists()
     with pytest.raises(SystemExit):
         cli_main(["run", str(project / "ok.py"), "-p", "novalue"])
+
+
+@pytest.mark.spark
+def test_sql_cells_display_and_lazy_spark(spark_session, project, tmp_path):  # noqa: F811
+    runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    main = notebook(project, "main.py", """
+        dbutils.widgets.text("min", "2")
+        dbutils.widgets.text("label", "it's")
+    """, """
+        # MAGIC %sql
+        # MAGIC CREATE OR REPLACE TEMPORARY VIEW nums AS SELECT id FROM range(5);
+        # MAGIC SELECT id, :label AS label FROM nums WHERE id >= :min AND '${min}' = '2' ORDER BY id
+    """, """
+        spark.range(3).display()
+        display(spark.createDataFrame([(1, "a")], "n INT, s STRING"))
+        displayHTML("<b>bold</b>")
+        dbutils.notebook.exit(",".join(str(r.id) + r.label for r in _sqldf.collect()))
+    """)
+    assert runtime.run_notebook(main) == "2it's,3it's,4it's"
+    sql_cell, py_cell = runtime.records[0].cells[1], runtime.records[0].cells[2]
+    assert "<td>it&#x27;s</td>" in sql_cell.outputs[-1].data["text/html"]
+    html = [o.data.get("text/html", "") for o in py_cell.outputs]
+    assert any("<th>id</th>" in h for h in html) and any("<td>a</td>" in h for h in html)
+    assert "<b>bold</b>" in html
+
+
+@pytest.mark.spark
+def test_spark_paths_are_mapped_in_notebooks(spark_session, project, tmp_path):  # noqa: F811
+    runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    main = notebook(project, "main.py", """
+        spark.range(4).write.format("delta").save("dbfs:/FileStore/t")
+        spark.range(2).write.parquet("abfss://data@acct01.dfs.core.windows.net/p")
+        from delta.tables import DeltaTable
+        n = DeltaTable.forPath(spark, "/FileStore/t").toDF().count()
+        dbutils.notebook.exit(str(n) + "|" + str(len(dbutils.fs.ls("abfss://data@acct01.dfs.core.windows.net/p")) > 0))
+    """)
+    assert runtime.run_notebook(main) == "4|True"
+    assert (tmp_path / "dbfs" / "FileStore" / "t" / "_delta_log").is_dir()
+    assert runtime.path_map.to_local("abfss://data@acct01.dfs.core.windows.net/p").is_dir()
