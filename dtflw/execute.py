@@ -9,7 +9,7 @@ that a later lazy run mistakes for complete.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import attrs
 
@@ -91,19 +91,25 @@ def validate_outputs(ctx: "FlowContext", spec: "NotebookSpec", strict: bool,
         ctx.logger.debug(f"Output '{out.alias}': '{out.path}'")
 
 
-def call_notebook(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str]) -> tuple[str | None, int]:
-    """Call the runner, retrying as declared; failures become NotebookRunError (args redacted)."""
+def call_notebook(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str],
+                  on_retry: Callable[[int, float, str], None] | None = None) -> tuple[str | None, int]:
+    """Call the runner, retrying as declared; the final failure becomes NotebookRunError.
+
+    `on_retry(attempt, started, reason)` hears about each failed attempt that is retried.
+    """
     attempt = 0
     while True:
         attempt += 1
+        started = time.time()
         try:
             return ctx.runner.run(spec.path, spec.timeout, values), attempt
         except Exception as error:  # any callee failure, whatever the runtime raises
-            if attempt <= spec.retries:
-                ctx.logger.log(f"Retrying: '{spec.abs_path}' (attempt {attempt + 1} of {spec.retries + 1})")
-                time.sleep(spec.retry_backoff_seconds * attempt)
-                continue
-            raise as_run_error(ctx, spec, error, values, attempt) from error
+            if attempt > spec.retries:
+                raise as_run_error(ctx, spec, error, values, attempt) from error
+            if on_retry is not None:
+                on_retry(attempt, started, as_run_error(ctx, spec, error, values, 1).reason)
+            ctx.logger.log(f"Retrying: '{spec.abs_path}' (attempt {attempt + 1} of {spec.retries + 1})")
+            time.sleep(spec.retry_backoff_seconds * attempt)
 
 
 def as_run_error(ctx: "FlowContext", spec: "NotebookSpec", error: BaseException,

@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import threading
 import types
 from functools import cached_property
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import dtflw.databricks as db
 from dtflw.callee import share_arguments as _share
@@ -20,6 +23,32 @@ from dtflw.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.redaction import redact_args, redact_text
 from dtflw.storage.base import Storage
 from dtflw.tables import TableCatalog
+
+if TYPE_CHECKING:
+    from dtflw.executor import FlowEvent
+    from dtflw.graph import LineageGraph
+    from dtflw.plan import Plan
+    from dtflw.results import FlowRunResult
+
+_declared_flows: contextvars.ContextVar[list["Flow"] | None] = contextvars.ContextVar("dtflw_declare_only", default=None)
+
+
+@contextlib.contextmanager
+def declare_only() -> Iterator[list["Flow"]]:
+    """Within the block flows only declare: `.run()` and `flow.run()` execute nothing.
+
+    Yields the list of flows created meanwhile (the CLI's plan/graph/export use it).
+    """
+    flows: list[Flow] = []
+    token = _declared_flows.set(flows)
+    try:
+        yield flows
+    finally:
+        _declared_flows.reset(token)
+
+
+def is_declare_only() -> bool:
+    return _declared_flows.get() is not None
 
 
 class FlowContext:
@@ -84,16 +113,32 @@ class FlowContext:
 class Flow:
     """A notebook pipeline: declarations in order, the tables they produce, and their runs."""
 
-    def __init__(self, ctx: FlowContext) -> None:
+    def __init__(self, ctx: FlowContext, name: str | None = None) -> None:
         if not isinstance(ctx, FlowContext):
             raise InvalidArgumentError("Flow needs a FlowContext; use dtflw.init_flow(storage).")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise InvalidArgumentError(f"Flow name must be a non-empty string, got {name!r}.")
         self._ctx = ctx
+        self._name = name
         self._specs: list[NotebookSpec] = []
         self._catalog = TableCatalog()
         self._evaluated: dict[str, str] = {}
         self._evaluated_by: dict[str, list[tuple[str, str]]] = {}
         self._outcomes: dict[int, RunOutcome] = {}
         self._notebook_plugins: dict[str, NotebookPluginBase] = {}
+        self._hooks: dict[str, list[Callable[[FlowEvent], Any]]] = {}
+        self._lock = threading.Lock()
+        self.dag_done: set[int] = set()
+        self._statuses: dict[int, str] = {}
+        self.last_result: FlowRunResult | None = None
+        flows = _declared_flows.get()
+        if flows is not None:
+            flows.append(self)
+
+    @property
+    def name(self) -> str:
+        """The flow's name in run history: given to init_flow, else the driver notebook's path."""
+        return self._name or self._ctx.driver_path
 
     @property
     def ctx(self) -> FlowContext:
@@ -132,15 +177,115 @@ class Flow:
 
     def run_spec(self, spec: NotebookSpec, is_lazy: bool = False, strict: bool = False) -> str | None:
         """Run one declared notebook now and publish its outputs; returns its exit value."""
-        outcome = run_one(self._ctx, spec, lazy=is_lazy, strict=strict)
+        if is_declare_only():
+            self.publish(spec)
+            return None
+        try:
+            outcome = run_one(self._ctx, spec, lazy=is_lazy, strict=strict)
+        except Exception:
+            self._statuses[spec.index] = "failed"
+            raise
         self._outcomes[spec.index] = outcome
-        self._publish(spec)
+        self._statuses[spec.index] = outcome.status
+        self.publish(spec)
         return outcome.exit_value
 
-    def _publish(self, spec: NotebookSpec) -> None:
-        for out in spec.outputs:
-            self._evaluated[out.alias] = out.path
-            self._evaluated_by.setdefault(out.alias, []).append((spec.path, out.path))
+    def publish(self, spec: NotebookSpec) -> None:
+        """Make a finished notebook's outputs the latest evaluated tables (thread-safe)."""
+        with self._lock:
+            for out in spec.outputs:
+                self._evaluated[out.alias] = out.path
+                self._evaluated_by.setdefault(out.alias, []).append((spec.path, out.path))
+
+    # ---- DAG runs -----------------------------------------------------------------------------
+    def run(self, max_workers: int = 4, lazy: bool | str = False, only: str | Sequence[str] | None = None,
+            tags: str | Sequence[str] | None = None, from_: str | Sequence[str] | None = None,
+            to: str | Sequence[str] | None = None, force: bool | str | Sequence[str] | None = None,
+            resume: str | None = None) -> "FlowRunResult":
+        """Run every declared, not yet run notebook as a DAG, `max_workers` at a time.
+
+        `lazy`: False (run all), True (skip when outputs exist) or "auto" (skip when outputs exist
+        and nothing they depend on changed since the last successful run). `only`/`tags` select
+        notebooks, `from_` adds everything downstream, `to` everything upstream; `force` runs
+        notebooks regardless of laziness; `resume` ("last" or a run id) re-runs what failed or never
+        ran in that run, plus downstream. Raises FlowRunError when a notebook failed.
+        """
+        from dtflw.executor import FlowRun, RunOptions
+        from dtflw.results import FlowRunError
+
+        options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
+        run = FlowRun(self, options)
+        if is_declare_only():
+            self.dag_done |= set(run.dag.specs)
+            for spec in run.dag.specs.values():
+                self.publish(spec)
+            return _declared_result(run)
+        result = run.execute()
+        self.dag_done |= set(run.dag.specs)
+        self._statuses.update({r.index: r.status for r in result})
+        self.last_result = result
+        if not result.ok:
+            raise FlowRunError(result)
+        return result
+
+    def plan(self, lazy: bool | str = False, only: str | Sequence[str] | None = None,
+             tags: str | Sequence[str] | None = None, from_: str | Sequence[str] | None = None,
+             to: str | Sequence[str] | None = None, force: bool | str | Sequence[str] | None = None,
+             resume: str | None = None) -> "Plan":
+        """What `run()` with the same arguments would do, and why, without running anything."""
+        from dtflw.executor import FlowRun, RunOptions
+
+        return FlowRun(self, RunOptions(1, lazy, only, tags, from_, to, force, resume)).plan()
+
+    def on(self, event: str, callback: Callable[["FlowEvent"], Any]) -> None:
+        """Call `callback(event)` on flow_start, notebook_start, notebook_end or flow_end.
+
+        A callback that raises is logged and ignored; it never breaks the run.
+        """
+        from dtflw.executor import EVENTS
+
+        if event not in EVENTS:
+            raise InvalidArgumentError(f"Unknown event {event!r}; expected one of {', '.join(EVENTS)}.")
+        if not callable(callback):
+            raise InvalidArgumentError(f"Callback for {event} must be callable, got {callback!r}.")
+        self._hooks.setdefault(event, []).append(callback)
+
+    def fire(self, event: "FlowEvent") -> None:
+        """Deliver `event` to its hooks (errors logged, never raised)."""
+        from dtflw.executor import fire_hooks
+
+        fire_hooks(self._hooks, event, self._ctx.logger.log)
+
+    def graph(self) -> "LineageGraph":
+        """The lineage graph of every declared notebook, coloured by status after a run."""
+        from dtflw.graph import build_lineage
+
+        return build_lineage(self._specs, statuses=dict(self._statuses))
+
+    def history(self, run_id: str | None = None, as_dataframe: bool = False) -> Any:
+        """Run records of this flow (all runs, or one), oldest first; a Spark DataFrame if asked."""
+        from dtflw.history import HistoryStore
+
+        records = HistoryStore(self._ctx.storage).records(run_id, self.name)
+        if not as_dataframe:
+            return records
+        import json
+
+        spark = self._ctx.spark
+        rows = [json.dumps(r.to_dict()) for r in records]
+        return spark.read.json(spark.sparkContext.parallelize(rows or ["{}"], 1))
+
+    def to_job(self, name: str, **options: Any) -> dict[str, Any]:
+        """A Databricks Jobs API 2.1 job settings document with one task per declared notebook."""
+        from dtflw.jobs import job_settings
+
+        return job_settings(self._specs, name, **options)
+
+    def to_bundle_yaml(self, name: str, **options: Any) -> str:
+        """The same job as an Asset Bundle `resources.jobs` YAML document."""
+        from dtflw.jobs import bundle_yaml
+
+        return bundle_yaml(self._specs, name, **options)
 
     def outcome(self, spec: NotebookSpec) -> RunOutcome | None:
         """How the given declared notebook ended, if it ran in this flow."""
@@ -168,6 +313,18 @@ class Flow:
             )
 
 
-def init_flow(storage: Storage, spark: Any = None, dbutils: Any = None, logger: Logger | None = None) -> Flow:
-    """A Flow on `storage`; spark and dbutils come from the Databricks runtime when omitted."""
-    return Flow(FlowContext(storage, spark=spark, dbutils=dbutils, logger=logger))
+def init_flow(storage: Storage, spark: Any = None, dbutils: Any = None, logger: Logger | None = None,
+              name: str | None = None) -> Flow:
+    """A Flow on `storage`; spark and dbutils come from the Databricks runtime when omitted.
+
+    `name` identifies the flow in run history (default: the driver notebook's path).
+    """
+    return Flow(FlowContext(storage, spark=spark, dbutils=dbutils, logger=logger), name=name)
+
+
+def _declared_result(run: Any) -> "FlowRunResult":
+    from dtflw.results import FlowRunResult, NotebookResult
+
+    return FlowRunResult(run.run_id, tuple(
+        NotebookResult(run.dag.keys[i], run.dag.specs[i].path, "skipped", "declare only", index=i)
+        for i in run.dag.order))

@@ -163,6 +163,10 @@ class Storage(ABC):
     def _write_text(self, path: str, text: str) -> None:
         """Create or overwrite a small UTF-8 file (used for pending markers)."""
 
+    def _read_text(self, path: str) -> str | None:
+        """A small UTF-8 file's content (run history), None when missing."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read text files (needed for run history).")
+
     @abstractmethod
     def _delete(self, path: str, recurse: bool = False) -> None:
         """Delete a file (or a folder with `recurse`); a missing path is not an error."""

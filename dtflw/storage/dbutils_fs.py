@@ -47,6 +47,14 @@ class DbutilsFsStorage(Storage):
         except Exception as error:
             raise StorageError(f"Writing {path!r} through dbutils.fs failed: {error}") from error
 
+    def _read_text(self, path: str) -> str | None:
+        try:
+            return str(self.dbutils.fs.head(path, 10 * 1024 * 1024))
+        except Exception as error:
+            if is_not_found(error):
+                return None
+            raise StorageError(f"Reading {path!r} through dbutils.fs failed: {error}") from error
+
     def _create_marker(self, path: str, text: str) -> None:
         """An empty folder: `dbutils.fs.mkdirs` is one call and, unlike `put`, prints nothing."""
         try:

@@ -66,6 +66,12 @@ class LocalStorage(Storage):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text, encoding="utf-8")
 
+    def _read_text(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
     def _delete(self, path: str, recurse: bool = False) -> None:
         p = Path(path)
         if p.is_dir() and not p.is_symlink():
