@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import attrs
 
+from dtflw.databricks import get_spark_session_if_running
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError
 from dtflw.execute import call_notebook, outputs_exist, resolve_input_values, validate_outputs
 from dtflw.history import HistoryStore, RunRecord, TableVersion, new_run_id
+from dtflw.progress import ProgressTable
 from dtflw.plan import Dag, Decision, Plan, build_dag, check_lazy, decide, fingerprint, select
 from dtflw.results import FlowRunResult, NotebookResult
 
@@ -149,8 +151,14 @@ class FlowRun:
         return Plan(tuple(decisions), self.options.lazy)
 
     # ---- execution ------------------------------------------------------------------------
+    def _emit(self, event: FlowEvent) -> None:
+        """Progress first (log line / live table), then the user's hooks."""
+        self.progress(event)
+        self.flow.fire(event)
+
     def execute(self) -> FlowRunResult:
-        self.flow.fire(FlowEvent("flow_start", self.run_id, self.flow.name))
+        self.progress = ProgressTable([self.dag.specs[i].path for i in self.dag.order if i in self.selected])
+        self._emit(FlowEvent("flow_start", self.run_id, self.flow.name))
         self.ctx.logger.log(f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time")
         waiting = {i: set(self.dag.upstream[i]) & self.selected for i in self.dag.order if i in self.selected}
         running: dict[Future[NotebookResult], int] = {}
@@ -172,7 +180,7 @@ class FlowRun:
                     self._finish(running.pop(future), future.result())
         result = FlowRunResult(self.run_id, tuple(self.results[i] for i in self.dag.order if i in self.results))
         self._save_history()
-        self.flow.fire(FlowEvent("flow_end", self.run_id, self.flow.name, result=result))
+        self._emit(FlowEvent("flow_end", self.run_id, self.flow.name, result=result))
         return result
 
     def _finish(self, index: int, result: NotebookResult) -> None:
@@ -180,7 +188,7 @@ class FlowRun:
         status = result.status if not result.reason else f"{result.status} ({result.reason})"
         line = f"{'Failed' if result.status == 'failed' else 'Finished'}: '{self.dag.specs[index].abs_path}' {status}"
         self.ctx.logger.log(line + (f": {result.error}" if result.error else ""))
-        self.flow.fire(FlowEvent("notebook_end", self.run_id, self.flow.name, result.notebook, result))
+        self._emit(FlowEvent("notebook_end", self.run_id, self.flow.name, result.notebook, result))
 
     def _upstream_failed(self, index: int, blocked: Sequence[int]) -> NotebookResult:
         spec = self.dag.specs[index]
@@ -191,7 +199,8 @@ class FlowRun:
     def _run_node(self, index: int) -> NotebookResult:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         started = time.time()
-        self.flow.fire(FlowEvent("notebook_start", self.run_id, self.flow.name, spec.path))
+        self.ctx.logger.log(f"Started: '{spec.abs_path}'")
+        self._emit(FlowEvent("notebook_start", self.run_id, self.flow.name, spec.path))
         try:
             decision = self.decision(index)
             if decision.action == "skip":
@@ -270,9 +279,10 @@ class FlowRun:
             elif record.status == "succeeded":
                 latest[record.key] = record.to_dict()
         self.history.save_latest_successes(self.flow.name, latest)
-        if self.ctx.storage.format == "delta":
+        spark = get_spark_session_if_running()
+        if self.ctx.storage.format == "delta" and spark is not None:
             try:
-                self.history.write_delta(self.ctx.spark, self.records)
+                self.history.write_delta(spark, self.records)
             except Exception as error:  # history must never fail a finished run
                 self.ctx.logger.log(f"Run history: could not append to the Delta history table: {error}")
 

@@ -3,7 +3,8 @@
 Records are JSON files under `<base>/<root_dir>/_dtflw/history/<run id>/` (one file each, so
 writers never append to a shared file); `_dtflw/history/_latest/<flow>.json` keeps each notebook's
 last successful record for quick incremental decisions. With a delta-format storage the run's
-records are also appended to the Delta table `_dtflw/history_delta` at the end of a run.
+records are also appended to the Delta table `_dtflw/history_delta` at the end of a run when a
+SparkSession is running (always on Databricks; a local run that skipped everything starts none).
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import json
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import attrs
 
 from dtflw.storage.base import Storage
-
-if TYPE_CHECKING:
-    pass
 
 HISTORY_DIR = "_dtflw/history"
 LATEST_DIR = "_latest"

@@ -16,6 +16,7 @@ from typing import Callable, Iterator, TextIO
 
 _sink: contextvars.ContextVar[io.StringIO | None] = contextvars.ContextVar("dtflw_cell_sink", default=None)
 _echo: contextvars.ContextVar[bool] = contextvars.ContextVar("dtflw_echo", default=False)
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar("dtflw_muted", default=False)
 _lock = threading.Lock()
 _installed = 0
 _originals: tuple[TextIO, TextIO] | None = None
@@ -29,6 +30,8 @@ class RoutingStream(io.TextIOBase):
         self._redact = redact
 
     def write(self, text: str) -> int:
+        if _muted.get():
+            return len(text)
         sink = _sink.get()
         safe = self._redact(text)
         if sink is not None:
@@ -87,6 +90,16 @@ def echoing(echo: bool) -> Iterator[None]:
         yield
     finally:
         _echo.reset(token)
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Drop what this context prints (dtflw's own `dbutils.fs.put` calls say "Wrote N bytes.")."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 def is_echoing() -> bool:

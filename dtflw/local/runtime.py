@@ -151,6 +151,27 @@ class LocalRuntime:
         with self._activated(entry.parent):
             return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
 
+    def declare_flows(self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None) -> list[Any]:
+        """Run a driver in declare-only mode and return the flows it declared (nothing executes).
+
+        Driver cells after the declarations that fail (a preview needing data that is not there)
+        end the driver early; what was declared up to then is returned.
+        """
+        from dtflw.flow import declare_only
+
+        progress, self.progress = self.progress, False
+        try:
+            with declare_only() as flows:
+                try:
+                    self.run_notebook(path, params)
+                except NotebookRunError as error:
+                    if not any(flow.specs for flow in flows):
+                        raise
+                    print(f"[dtflw] driver stopped after its declarations: {error.reason}", file=real_stderr())
+        finally:
+            self.progress = progress
+        return [flow for flow in flows if flow.specs]
+
     def notebook_file(self, workspace_path: str) -> Path | None:
         """The file behind a workspace notebook path (None when there is none)."""
         assert self._entry_dir is not None and self.workspace_dir is not None

@@ -76,6 +76,7 @@ DELTA_SPARK_ARTIFACT = f"io.delta:delta-spark_4.2_2.13:{DELTA_VERSION}"
 DELTA_STORAGE_ARTIFACT = f"io.delta:delta-storage:{DELTA_VERSION}"
 DELTA_ARTIFACTS = (DELTA_SPARK_ARTIFACT, DELTA_STORAGE_ARTIFACT)
 JARS_ENV_VAR = "DTFLW_SPARK_JARS"
+DEFAULT_WAREHOUSE = "dbfs:/user/hive/warehouse"  # as on Databricks (legacy hive_metastore)
 
 _VIEWFS = "org.apache.hadoop.fs.viewfs.ViewFileSystemOverloadScheme"
 _LOCAL_FS = "org.apache.hadoop.fs.LocalFileSystem"
@@ -173,6 +174,15 @@ def _conf_dict(value: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
+def _warehouse_uri(value: str | os.PathLike[str]) -> str:
+    """A URI as given; a ``Path`` becomes ``file:<abs>``; a scheme-less str means DBFS (as in Spark)."""
+    if isinstance(value, os.PathLike):
+        return "file:" + str(Path(value).absolute())
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(f"warehouse must be a URI or a local Path, got {value!r}")
+    return value if ":" in value.split("/", 1)[0] else "dbfs:" + value
+
+
 @attrs.frozen
 class SessionConfig:
     """How the local SparkSession is built and which local folders Databricks paths map to.
@@ -193,6 +203,7 @@ class SessionConfig:
     cloud_authorities: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     persistent_catalog: bool = True
     log_level: str = "ERROR"
+    warehouse: str = attrs.field(default=DEFAULT_WAREHOUSE, converter=_warehouse_uri)
 
     def __attrs_post_init__(self) -> None:
         path_map = PathMap(self.dbfs_root, self.volumes_root, self.cloud_root)
@@ -211,11 +222,6 @@ class SessionConfig:
     def path_map(self) -> PathMap:
         """The :class:`PathMap` with the same roots (what ``dbutils.fs`` uses)."""
         return PathMap(self.dbfs_root, self.volumes_root, self.cloud_root)
-
-    @property
-    def warehouse_dir(self) -> Path:
-        assert self.run_dir is not None
-        return self.run_dir / "spark-warehouse"
 
     @property
     def tmp_dir(self) -> Path:
@@ -324,7 +330,7 @@ def spark_conf(config: SessionConfig, jars: Iterable[Path]) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(config.shuffle_partitions),
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.session.timeZone": "Etc/UTC",  # Databricks clusters run in UTC
-        "spark.sql.warehouse.dir": "file:" + str(config.warehouse_dir),
+        "spark.sql.warehouse.dir": config.warehouse,
         "spark.sql.catalogImplementation": "hive" if config.persistent_catalog else "in-memory",
         "spark.sql.streaming.checkpointFileManagerClass": _FS_CHECKPOINT_MANAGER,
         "spark.hadoop.javax.jdo.option.ConnectionURL":
@@ -441,19 +447,43 @@ def _adopt(spark: "SparkSession", config: SessionConfig) -> None:
     _reconfigure(spark, config)
 
 
-def _hadoop_conf(spark: "SparkSession") -> Any:
-    return spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+def _hadoop_confs(spark: "SparkSession") -> list[Any]:
+    """Where the mapping must live: the context's Hadoop configuration (Spark SQL copies it for every
+    query) and the shared state's copy, from which the Hive metastore client builds its own."""
+    confs = [spark.sparkContext._jsc.hadoopConfiguration()]  # type: ignore[union-attr]
+    try:
+        confs.append(spark._jsparkSession.sharedState().hadoopConf())  # type: ignore[attr-defined]
+    except Exception as error:  # pragma: no cover - a Spark without this accessor
+        _log.debug("No shared-state Hadoop configuration: %s", error)
+    return confs
 
 
-def _evict(spark: "SparkSession", uris: Iterable[str]) -> None:
-    """Drop Hadoop's cached FileSystem for each URI so the next use reads the new mount table."""
+def _set_hadoop(spark: "SparkSession", settings: Mapping[str, str]) -> None:
+    for conf in _hadoop_confs(spark):
+        for key, value in settings.items():
+            conf.set(key, value)
+
+
+def _refresh(spark: "SparkSession", uris: Iterable[str]) -> None:
+    """Replace Hadoop's cached FileSystem for each URI by one built from the current mapping.
+
+    The cache is keyed by scheme + authority only, so a stale instance would keep serving the old
+    mount table; re-creating it right away (rather than on next use) also means no other component
+    with an older configuration copy (the Hive client) can be the one to re-create it.
+    """
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-    hadoop_conf = _hadoop_conf(spark)
+    hadoop_conf = _hadoop_confs(spark)[0]
+    file_system = jvm.org.apache.hadoop.fs.FileSystem
     for uri in uris:
+        java_uri = jvm.java.net.URI(uri)
         try:
-            jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(uri), hadoop_conf).close()
+            file_system.get(java_uri, hadoop_conf).close()  # close() also drops it from the cache
         except Exception as error:  # a broken cached instance may fail to close; it is gone anyway
-            _log.debug("Evicting cached file system for %s: %s", uri, error)
+            _log.debug("Closing cached file system for %s: %s", uri, error)
+        try:
+            file_system.get(java_uri, hadoop_conf)
+        except Exception as error:  # pragma: no cover - created lazily on next use instead
+            _log.debug("Re-creating file system for %s: %s", uri, error)
 
 
 def _reconfigure(spark: "SparkSession", config: SessionConfig) -> None:
@@ -461,23 +491,22 @@ def _reconfigure(spark: "SparkSession", config: SessionConfig) -> None:
     global _path_map, _config
     path_map = config.path_map
     if _path_map != path_map:
-        hadoop_conf = _hadoop_conf(spark)
-        for key, value in _root_mapping(path_map).items():
-            hadoop_conf.set(key, value)
+        for root in (path_map.dbfs_root, path_map.volumes_root, path_map.cloud_root):
+            assert root is not None
+            root.mkdir(parents=True, exist_ok=True)
+        _set_hadoop(spark, _root_mapping(path_map))
         if _path_map is not None:  # roots changed on a live session: forget cached state
-            _evict(spark, ["dbfs:///"])
+            _refresh(spark, ["dbfs:///"])
             try:
                 spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # type: ignore[attr-defined]
             except Exception as error:  # pragma: no cover - Delta not on this session
                 _log.debug("Could not clear Delta's log cache: %s", error)
             stale = list(_registered)
             _registered.clear()
+            _path_map = path_map
             for authority in stale:
                 register_cloud_authority(spark, authority, path_map)
         _path_map = path_map
-        for root in (path_map.dbfs_root, path_map.volumes_root, path_map.cloud_root):
-            assert root is not None
-            root.mkdir(parents=True, exist_ok=True)
     if _config is not None and _config is not config:
         _warn_static_changes(_config, config)
     _config = config
@@ -486,7 +515,7 @@ def _reconfigure(spark: "SparkSession", config: SessionConfig) -> None:
 
 
 def _warn_static_changes(old: SessionConfig, new: SessionConfig) -> None:
-    static = ("run_dir", "master", "app_name", "persistent_catalog")
+    static = ("run_dir", "master", "app_name", "persistent_catalog", "warehouse", "log_level")
     changed = [name for name in static if getattr(old, name) != getattr(new, name)]
     changed += [key for key, value in new.conf.items() if old.conf.get(key) != value]
     if changed:
@@ -509,11 +538,10 @@ def register_cloud_authority(spark: "SparkSession", authority: str, path_map: Pa
         key, target = _authority_target(path_map, authority)
         if spark is _session and _registered.get(authority) == target:
             return
-        hadoop_conf = _hadoop_conf(spark)
-        if hadoop_conf.get(key) != target:
-            hadoop_conf.set(key, target)
+        if _hadoop_confs(spark)[0].get(key) != target:
+            _set_hadoop(spark, {key: target})
             scheme = "wasbs" if ".blob." in authority.lower() else "abfss"
-            _evict(spark, [f"{scheme}://{authority}/", f"{scheme[:-1]}://{authority}/"])
+            _refresh(spark, [f"{scheme}://{authority}/", f"{scheme[:-1]}://{authority}/"])
         if spark is _session:
             _registered[authority] = target
 

@@ -1,0 +1,382 @@
+"""Export a declared flow as a Databricks job: Jobs API 2.1 settings JSON and Asset Bundle YAML.
+
+The driver notebook's DAG becomes one notebook task per declared notebook, so the same pipeline
+can be scheduled by Databricks Workflows instead of a driver calling `dbutils.notebook.run`.
+Only the standard library is used; the YAML is written by a tiny emitter that double-quotes
+every string, so any path, argument or name survives a YAML parser unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from typing import Any, Mapping, Sequence
+
+from dtflw.errors import FlowDefinitionError, InvalidArgumentError
+from dtflw.notebook import NotebookSpec
+from dtflw.plan import Dag, build_dag
+from dtflw.redaction import REDACTED, is_secret_name
+
+_log = logging.getLogger("dtflw")
+
+MAX_TASK_KEY_LENGTH = 100  # Jobs API limit on task_key
+MAX_JOB_TAGS = 25  # Jobs API limit on job tags
+MAX_CONCURRENT_RUNS_LIMIT = 1000  # Jobs API limit on max_concurrent_runs
+
+
+# ---- job settings (JSON) ---------------------------------------------------------------------
+def job_settings(
+    specs: Sequence[NotebookSpec],
+    name: str,
+    cluster: Mapping[str, Any] | None = None,
+    existing_cluster_id: str | None = None,
+    job_cluster_key: str = "main",
+    parameters: Mapping[str, str] | None = None,
+    max_concurrent_runs: int = 1,
+    tags: Mapping[str, str] | None = None,
+    email_on_failure: Sequence[str] = (),
+    notebook_path_prefix: str = "",
+) -> dict[str, Any]:
+    """A Jobs API 2.1 job settings document (`jobs/create` body) with one task per notebook.
+
+    Tasks come in execution order; `task_key` is the DAG key, `depends_on` the notebook's
+    producers among `specs` (producers outside `specs`, e.g. already run, are not waited for).
+    Each task runs `notebook_path_prefix + spec.abs_path` (e.g. prefix "/Workspace") with the
+    widget values the driver would pass (args, `<input>_in`, `<output>_out`) as `base_parameters`.
+
+    Compute: `cluster` (a `new_cluster` spec) becomes one shared job cluster used by every task;
+    `existing_cluster_id` runs every task on that cluster; neither means serverless.
+
+    Retries: `max_retries` and `retry_on_timeout` follow `.retries(n)` (dtflw retries timeouts
+    too). Databricks waits a constant `min_retry_interval_millis`; dtflw's backoff grows with
+    the attempt, so the job waits the first backoff between every attempt.
+
+    Secrets: an argument (or job parameter) whose name looks secret (`is_secret_name`) is
+    exported as "[REDACTED]" and a warning is logged. A job definition is stored in plain text
+    and `base_parameters` cannot reference secret scopes, so the only safe export is none; the
+    notebook should read the value itself with `dbutils.secrets.get(scope, key)`.
+    """
+    _check_specs(specs)
+    _check_text("Job name", name)
+    compute = _compute(cluster, existing_cluster_id, job_cluster_key)
+    prefix = _check_prefix(notebook_path_prefix)
+    dag = build_dag(specs)
+    doc: dict[str, Any] = {"name": name, "max_concurrent_runs": _check_concurrency(max_concurrent_runs)}
+    if tags:
+        doc["tags"] = _check_tags(tags)
+    if parameters:
+        doc["parameters"] = _job_parameters(parameters)
+    if cluster is not None:
+        doc["job_clusters"] = [{"job_cluster_key": job_cluster_key, "new_cluster": _plain(cluster, "cluster")}]
+    doc["tasks"] = [_task(dag, index, compute, prefix) for index in dag.order]
+    emails = _check_emails(email_on_failure)
+    if emails:
+        doc["email_notifications"] = {"on_failure": emails}
+    return doc
+
+
+def _task(dag: Dag, index: int, compute: Mapping[str, str], prefix: str) -> dict[str, Any]:
+    """One notebook task: key, dependencies, compute, notebook and retry/timeout settings."""
+    spec = dag.specs[index]
+    task: dict[str, Any] = {"task_key": _check_task_key(dag.keys[index], spec)}
+    ups = sorted(dag.upstream[index])
+    if ups:
+        task["depends_on"] = [{"task_key": dag.keys[up]} for up in ups]
+        task["run_if"] = "ALL_SUCCESS"
+    task.update(compute)
+    task["notebook_task"] = _notebook_task(spec, prefix)
+    task["max_retries"] = spec.retries
+    if spec.retries:
+        task["min_retry_interval_millis"] = int(spec.retry_backoff_seconds * 1000)
+        task["retry_on_timeout"] = True
+    task["timeout_seconds"] = spec.timeout
+    return task
+
+
+def _notebook_task(spec: NotebookSpec, prefix: str) -> dict[str, Any]:
+    """The notebook to run (absolute workspace path) and its widget values."""
+    if not spec.abs_path.startswith("/"):
+        raise FlowDefinitionError(
+            f"Notebook '{spec.path}': workspace path {spec.abs_path!r} is not absolute; a job needs one."
+        )
+    path = spec.abs_path if not prefix or spec.abs_path.startswith(prefix + "/") else prefix + spec.abs_path
+    task: dict[str, Any] = {"notebook_path": path, "source": "WORKSPACE"}
+    values = _redact(spec.widget_values(), set(spec.args), f"notebook '{spec.path}'")
+    if values:
+        task["base_parameters"] = values
+    return task
+
+
+def _redact(values: Mapping[str, str], candidates: set[str], where: str) -> dict[str, str]:
+    """`values` with secret-looking names among `candidates` replaced by "[REDACTED]" (warned)."""
+    out = dict(values)
+    for name in sorted(candidates):
+        if is_secret_name(name) and out.get(name) != REDACTED:
+            out[name] = REDACTED
+            _log.warning(
+                "Job export: %s argument '%s' looks secret; exported as %s. Read it in the notebook "
+                "with dbutils.secrets.get(scope, key) instead of passing it as a parameter.",
+                where, name, REDACTED,
+            )
+    return out
+
+
+def _compute(cluster: Mapping[str, Any] | None, existing_cluster_id: str | None,
+             job_cluster_key: str) -> dict[str, str]:
+    """The compute fields every task gets; empty for serverless."""
+    if cluster is not None and existing_cluster_id is not None:
+        raise InvalidArgumentError(
+            "Pass either cluster= (a new job cluster) or existing_cluster_id=, not both; "
+            "pass neither for serverless compute."
+        )
+    if cluster is not None:
+        _check_cluster(cluster)
+        _check_text("job_cluster_key", job_cluster_key)
+        return {"job_cluster_key": job_cluster_key}
+    if existing_cluster_id is not None:
+        _check_text("existing_cluster_id", existing_cluster_id)
+        return {"existing_cluster_id": existing_cluster_id}
+    return {}
+
+
+def _job_parameters(parameters: Mapping[str, str]) -> list[dict[str, str]]:
+    """Job-level parameters as `[{name, default}]`, secret-looking ones redacted."""
+    if not isinstance(parameters, Mapping):
+        raise InvalidArgumentError(f"parameters must be a dict of str to str, got {type(parameters).__name__}.")
+    for key, value in parameters.items():
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"parameters must map non-empty names to strings, got {key!r}: {type(value).__name__}."
+            )
+    safe = _redact(parameters, set(parameters), "job parameter")
+    return [{"name": key, "default": value} for key, value in safe.items()]
+
+
+# ---- validation ------------------------------------------------------------------------------
+def _check_specs(specs: Sequence[NotebookSpec]) -> None:
+    if isinstance(specs, (str, bytes)) or not isinstance(specs, Sequence):
+        raise InvalidArgumentError(f"specs must be a sequence of NotebookSpec, got {type(specs).__name__}.")
+    if not specs:
+        raise FlowDefinitionError("Nothing to export: the flow declares no notebooks.")
+    for spec in specs:
+        if not isinstance(spec, NotebookSpec):
+            raise InvalidArgumentError(f"specs must hold NotebookSpec objects, got {type(spec).__name__}.")
+
+
+def _check_text(what: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(f"{what} must be a non-empty string, got {value!r}.")
+    return value
+
+
+def _check_prefix(prefix: Any) -> str:
+    """'' or an absolute folder like '/Workspace' (a trailing '/' is dropped)."""
+    if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
+        raise InvalidArgumentError(
+            f"notebook_path_prefix must be '' or an absolute path such as '/Workspace', got {prefix!r}."
+        )
+    return prefix.rstrip("/")
+
+
+def _check_cluster(cluster: Any) -> None:
+    """A `new_cluster` spec: a mapping naming a runtime (`spark_version`) or a cluster policy."""
+    if not isinstance(cluster, Mapping) or not cluster:
+        raise InvalidArgumentError(
+            "cluster must be a non-empty dict in Jobs API new_cluster form, e.g. {'spark_version': "
+            f"'15.4.x-scala2.12', 'node_type_id': 'Standard_DS3_v2', 'num_workers': 2}}; got {cluster!r}."
+        )
+    if "spark_version" not in cluster and "policy_id" not in cluster:
+        raise InvalidArgumentError(
+            f"cluster needs 'spark_version' (or a 'policy_id' that sets it); got keys {sorted(map(str, cluster))}."
+        )
+
+
+def _check_task_key(key: str, spec: NotebookSpec) -> str:
+    if len(key) > MAX_TASK_KEY_LENGTH:
+        raise FlowDefinitionError(
+            f"Notebook '{spec.path}': task key {key!r} is longer than the Jobs API allows "
+            f"({MAX_TASK_KEY_LENGTH} characters); use a shorter notebook path."
+        )
+    return key
+
+
+def _check_concurrency(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CONCURRENT_RUNS_LIMIT:
+        raise InvalidArgumentError(
+            f"max_concurrent_runs must be an int from 0 to {MAX_CONCURRENT_RUNS_LIMIT}, got {value!r}."
+        )
+    return value
+
+
+def _check_tags(tags: Any) -> dict[str, str]:
+    if not isinstance(tags, Mapping) or not all(isinstance(k, str) and k and isinstance(v, str)
+                                                for k, v in tags.items()):
+        raise InvalidArgumentError(f"tags must be a dict of non-empty str to str, got {tags!r}.")
+    if len(tags) > MAX_JOB_TAGS:
+        raise InvalidArgumentError(f"A job takes at most {MAX_JOB_TAGS} tags, got {len(tags)}.")
+    return dict(tags)
+
+
+def _check_emails(emails: Any) -> list[str]:
+    if isinstance(emails, str) or not isinstance(emails, Sequence) or not all(
+            isinstance(e, str) and e.strip() for e in emails):
+        raise InvalidArgumentError(
+            f"email_on_failure must be a list of addresses (not a single string), got {emails!r}."
+        )
+    return list(emails)
+
+
+def _plain(value: Any, where: str) -> Any:
+    """A deep copy made of dict/list/str/int/float/bool only (what JSON and YAML both carry)."""
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise InvalidArgumentError(f"{where}: keys must be strings, got {list(value)!r}.")
+        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgumentError(f"{where}: {value!r} is not a finite number.")
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise InvalidArgumentError(
+        f"{where}: {type(value).__name__} {value!r} cannot be exported; use str, int, float, bool, "
+        "dict or list (omit a setting instead of passing None)."
+    )
+
+
+# ---- Asset Bundle (YAML) ---------------------------------------------------------------------
+def bundle_yaml(
+    specs: Sequence[NotebookSpec],
+    name: str,
+    resource_key: str | None = None,
+    include_bundle: bool = False,
+    bundle_name: str | None = None,
+    **options: Any,
+) -> str:
+    """A `databricks.yml` fragment: `resources: jobs: <resource_key>:` holding `job_settings(...)`.
+
+    `options` are `job_settings`' keyword arguments. `resource_key` defaults to `name` made into
+    an identifier. `include_bundle=True` adds `bundle: name:` (default: the resource key) so the
+    text is a complete bundle file. Notebook paths stay absolute workspace paths, which the
+    bundle CLI leaves as they are. Note that the CLI substitutes `${...}` inside any string.
+    """
+    doc_job = job_settings(specs, name, **options)
+    key = _resource_key(name) if resource_key is None else _check_resource_key(resource_key)
+    doc: dict[str, Any] = {}
+    if include_bundle:
+        doc["bundle"] = {"name": key if bundle_name is None else _check_text("bundle_name", bundle_name)}
+    doc["resources"] = {"jobs": {key: doc_job}}
+    header = "# Databricks Asset Bundle job generated by dtflw from the declared flow.\n"
+    return header + to_yaml(doc)
+
+
+_RESOURCE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _resource_key(name: str) -> str:
+    """An identifier derived from the job name: other characters become `_`."""
+    key = re.sub(r"[^A-Za-z0-9_]+", "_", _check_text("Job name", name)).strip("_") or "job"
+    return key if not key[0].isdigit() else f"job_{key}"
+
+
+def _check_resource_key(key: Any) -> str:
+    if not isinstance(key, str) or not _RESOURCE_KEY.fullmatch(key):
+        raise InvalidArgumentError(
+            f"resource_key must be an identifier (letters, digits, '_' or '-', not starting with a digit), "
+            f"got {key!r}."
+        )
+    return key
+
+
+# ---- YAML emitter ----------------------------------------------------------------------------
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # YAML 1.1 keywords
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+            "\v": "\\v", "\f": "\\f", "\r": "\\r", "\x1b": "\\e", "\x85": "\\N", "\u2028": "\\L",
+            "\u2029": "\\P"}
+
+
+def to_yaml(value: Mapping[str, Any]) -> str:
+    """Block-style YAML for dict/list/str/int/float/bool/None; every string double-quoted."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"to_yaml needs a dict at the top, got {type(value).__name__}.")
+    return "\n".join(_block(value)) + "\n" if value else "{}\n"
+
+
+def _block(value: Any) -> list[str]:
+    """Lines (relative indentation) of a non-empty mapping or list."""
+    lines: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if _is_block(item):
+                lines.append(f"{_key(key)}:")
+                lines += ["  " + line for line in _block(item)]
+            else:
+                lines.append(f"{_key(key)}: {_scalar(item)}")
+        return lines
+    for item in value:
+        if _is_block(item):
+            first, *rest = _block(item)
+            lines.append("- " + first)
+            lines += ["  " + line for line in rest]
+        else:
+            lines.append("- " + _scalar(item))
+    return lines
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, (Mapping, list, tuple)) and len(value) > 0
+
+
+def _key(key: Any) -> str:
+    """Identifier keys stay plain (readable); anything else, or a YAML keyword, is quoted."""
+    if not isinstance(key, str):
+        raise InvalidArgumentError(f"YAML keys must be strings, got {type(key).__name__} {key!r}.")
+    plain = _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML_WORDS
+    return key if plain else _quote(key)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, Mapping):
+        return "{}"
+    if isinstance(value, (list, tuple)):
+        return "[]"
+    raise InvalidArgumentError(f"Cannot write {type(value).__name__} {value!r} as YAML.")
+
+
+def _float(value: float) -> str:
+    """A float YAML 1.1 and 1.2 both read back as the same float (mantissa always has a dot)."""
+    if not math.isfinite(value):
+        raise InvalidArgumentError(f"Cannot write {value!r} as YAML: not a finite number.")
+    text = repr(value)
+    mantissa, sep, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + sep + exponent
+
+
+def _quote(text: str) -> str:
+    """A double-quoted YAML scalar: escapes for quotes, backslashes, line breaks and controls."""
+    return '"' + "".join(_escape(ch) for ch in text) + '"'
+
+
+def _escape(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    code = ord(ch)
+    printable = ch == "\t" or 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD \
+        or code >= 0x10000
+    if printable and code != 0xFEFF:
+        return ch
+    return f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}"

@@ -1,0 +1,55 @@
+"""Progress of a flow run: one log line per state change, and in a notebook an HTML table that
+updates in place (IPython display handles, which Databricks and Jupyter both render)."""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dtflw.executor import FlowEvent
+
+
+def _display_handle() -> Any:
+    """An updatable IPython display when running inside a notebook kernel, else None."""
+    try:
+        from IPython import get_ipython  # type: ignore[import-not-found]
+        from IPython.display import HTML, display  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return None
+    return display(HTML("<i>dtflw: starting…</i>"), display_id=True)
+
+
+class ProgressTable:
+    """Keeps each notebook's state and re-renders an HTML table on every event."""
+
+    def __init__(self, notebooks: list[str]) -> None:
+        self.states = {nb: ("waiting", "") for nb in notebooks}
+        self.started: dict[str, float] = {}
+        self._handle = _display_handle()
+
+    def __call__(self, event: "FlowEvent") -> None:
+        if event.notebook is not None and event.name == "notebook_start":
+            self.started[event.notebook] = time.monotonic()
+            self.states[event.notebook] = ("running", "")
+        elif event.notebook is not None and event.name == "notebook_end":
+            result = event.result
+            self.states[event.notebook] = (result.status, result.error or result.reason)
+        if self._handle is not None:
+            from IPython.display import HTML  # type: ignore[import-not-found]
+
+            self._handle.update(HTML(self.to_html()))
+
+    def to_html(self) -> str:
+        colours = {"succeeded": "#c8f7c5", "failed": "#f8c4c4", "upstream_failed": "#fde3c0",
+                   "skipped": "#e8e8e8", "running": "#cfe3ff"}
+        rows = "".join(
+            f"<tr style='background:{colours.get(state, '#fff')}'><td>{html.escape(nb)}</td>"
+            f"<td>{state}</td><td>{html.escape(detail)}</td></tr>"
+            for nb, (state, detail) in self.states.items()
+        )
+        return f"<table><tr><th>notebook</th><th>state</th><th>detail</th></tr>{rows}</table>"

@@ -1,0 +1,112 @@
+"""WebhookNotifier against a real local HTTP server; progress table rendering."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from dtflw import init_flow
+from dtflw.errors import InvalidArgumentError
+from dtflw.notify import WebhookNotifier
+from dtflw.progress import ProgressTable
+from dtflw.results import FlowRunError
+from dtflw.storage.local import LocalStorage
+from dtflw.testing import FakeDbutils
+from tests.conftest import write_parquet_stub
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP server recording JSON bodies; answers 200, or 500 for paths with 'fail'."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, "json": json.loads(body), "type": self.headers["Content-Type"]})
+            self.send_response(500 if "fail" in self.path else 200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    server.shutdown()
+    server.server_close()
+
+
+def make_flow(tmp_path, fail: bool):
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+
+    def nb(args):
+        if fail:
+            raise RuntimeError("no disk")
+        write_parquet_stub(args["T_out"])
+
+    dbutils.notebook.register("nb", nb)
+    flow = init_flow(LocalStorage(tmp_path / "t"), dbutils=dbutils, name="notify-test")
+    flow.notebook("nb").output("T").add()
+    flow.notebook("after").input("T").add()
+    dbutils.notebook.register("after", lambda a: None)
+    return flow
+
+
+def test_failure_is_posted_as_slack_and_teams_compatible_json(tmp_path, webhook):
+    url, received = webhook
+    flow = make_flow(tmp_path, fail=True)
+    WebhookNotifier(url + "/hook/T000/B000/secret").attach(flow)
+    with pytest.raises(FlowRunError):
+        flow.run()
+    (call,) = received
+    text = call["json"]["text"]
+    assert call["type"] == "application/json" and list(call["json"]) == ["text"]
+    assert "notify-test" in text and "FAILED" in text and "nb: RuntimeError: no disk" in text
+    assert "Not run (upstream failed): after" in text
+
+
+def test_success_and_start_only_when_asked(tmp_path, webhook):
+    url, received = webhook
+    flow = make_flow(tmp_path, fail=False)
+    WebhookNotifier(url + "/x").attach(flow)  # failures only: silent on success
+    flow.run()
+    assert received == []
+    flow2 = make_flow(tmp_path / "2", fail=False)
+    WebhookNotifier(url + "/y", on=("start", "success")).attach(flow2)
+    flow2.run()
+    assert [c["json"]["text"].split(" ")[3] for c in received] == ["started", "succeeded"]
+
+
+def test_webhook_errors_are_logged_not_raised_and_url_is_not_shown(tmp_path, webhook, capsys):
+    url, received = webhook
+    flow = make_flow(tmp_path, fail=False)
+    notifier = WebhookNotifier(url + "/fail/secret-token", on="success")
+    flow.on("flow_end", notifier)
+    assert flow.run().ok
+    out = capsys.readouterr().out
+    assert "HTTP 500" in out and "secret-token" not in out and "secret-token" not in repr(notifier)
+
+
+def test_validation():
+    for bad in ("ftp://x", "not a url", None):
+        with pytest.raises(InvalidArgumentError):
+            WebhookNotifier(bad)
+    with pytest.raises(InvalidArgumentError):
+        WebhookNotifier("https://hooks.example.invalid/x", on=("sometimes",))
+
+
+def test_progress_table_tracks_states():
+    from dtflw.executor import FlowEvent
+    from dtflw.results import NotebookResult
+
+    table = ProgressTable(["a", "b"])
+    table(FlowEvent("notebook_start", "r", "f", "a"))
+    table(FlowEvent("notebook_end", "r", "f", "b", NotebookResult("b", "b", "failed", error="boom")))
+    assert table.states == {"a": ("running", ""), "b": ("failed", "boom")}
+    assert "boom" in table.to_html() and "running" in table.to_html()
