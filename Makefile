@@ -11,11 +11,11 @@ DELTA_ARTIFACT := io.delta:delta-spark_4.2_2.13:$(DELTA_VERSION)
 DELTA_STORAGE := io.delta:delta-storage:$(DELTA_VERSION)
 JARS_STAMP := $(VENV)/.dtflw-jars-$(DELTA_VERSION)
 
-.PHONY: setup test test-fast run bench bench-core bench-local jars clean
+.PHONY: setup test test-fast run bench bench-core bench-local bench-dag jars clean
 
 # Plug-in families add their own set-up steps (SETUP_DEPS) and benchmarks (BENCH_TARGETS).
 SETUP_DEPS :=
-BENCH_TARGETS := bench-core bench-local
+BENCH_TARGETS := bench-core bench-local bench-dag
 include $(wildcard mk/*.mk)
 
 $(PY):
@@ -56,6 +56,9 @@ $(BENCH_STAMP): setup.cfg | $(STAMP)
 
 bench-local: setup $(BENCH_STAMP)
 	$(PY) bench/bench_local.py
+
+bench-dag: setup
+	$(PY) bench/bench_dag.py
 
 bench: $(BENCH_TARGETS)
 

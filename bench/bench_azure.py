@@ -4,7 +4,8 @@ Tables of 10, 1,000 and 10,000 blobs (a `_SUCCESS` and part files, 100 per `day=
 seeded into a local Azurite. For each, requests (counted by an SDK request hook) and wall time
 (median of several runs) are measured for:
 
-- exists: `AzureStorage.exists(table)` (table probe + its pending marker),
+- exists: `AzureStorage.exists(table)` (table probe + its pending marker), and with
+  `ignore_pending=True` (the probe alone),
 - glob of folders: `<table>/day=00[0-4]?` (the day folders of a date range),
 - glob of files: `<table>/day=000?/part-*.parquet` (the files of ten days),
 - naive walk: listing every folder recursively, one request per folder page, as walking
@@ -80,6 +81,7 @@ def bench_one(server: Azurite, size: int) -> list[str]:
     table = f"n{size}/Sales.parquet"
     checks = [
         ("exists", lambda: storage.exists(table), True),
+        ("exists, ignore_pending", lambda: storage.exists(table, ignore_pending=True), True),
         ("glob folders", lambda: len(storage.list(f"{table}/day=00[0-4]?")), min(50, -(-(size - 1) // PER_FOLDER))),
         ("glob files", lambda: len(storage.list(f"{table}/day=000?/part-*.parquet")), min(size - 1, 1000)),
         ("naive walk", lambda: len(naive_walk(naive_client, table + "/")), size),
@@ -106,7 +108,7 @@ def main() -> int:
         rows = [bench_one(server, size) for size in SIZES]
     print(f"Azurite, {seeded:,} blobs seeded in {seed_time:.1f}s; cells are `requests / median ms` "
           f"over {RUNS} runs; {PER_FOLDER} blobs per day folder.\n")
-    header = ["blobs in table", "exists", "glob `day=00[0-4]?`", "glob `day=000?/part-*.parquet`",
+    header = ["blobs in table", "exists", "exists (ignore_pending)", "glob `day=00[0-4]?`", "glob `day=000?/part-*.parquet`",
               "naive recursive listing"]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---:" for _ in header) + "|")

@@ -170,7 +170,7 @@ def test_malformed_authority_is_rejected(spark_session: SparkEnv) -> None:
 # -- catalog, display, UDFs -------------------------------------------------------------------------
 
 
-def test_create_table_using_delta_in_run_dir_warehouse(spark_session: SparkEnv) -> None:
+def test_create_table_using_delta_warehouse_on_dbfs_metastore_in_run_dir(spark_session: SparkEnv) -> None:
     spark = spark_session.spark
     name = _unique("tbl_")
     spark.sql(f"CREATE TABLE {name} (id INT, v STRING) USING delta")
@@ -178,11 +178,23 @@ def test_create_table_using_delta_in_run_dir_warehouse(spark_session: SparkEnv) 
 
     assert spark.table(name).count() == 1
     location = spark.sql(f"DESCRIBE DETAIL {name}").first().location
-    warehouse = spark_session.run_dir / "spark-warehouse"
-    assert location == f"file:{warehouse / name}"
-    assert (warehouse / name / "_delta_log").is_dir()
+    assert location == f"dbfs:/user/hive/warehouse/{name}"  # as on Databricks
+    assert (spark_session.path_map.to_local(location) / "_delta_log").is_dir()
+    # the metastore of whoever started the shared session: normally this fixture's run dir
     assert (spark_session.run_dir / "metastore_db").is_dir()
-    assert not Path("spark-warehouse", name).exists() and not Path("metastore_db").exists()  # not in CWD
+    assert not Path("spark-warehouse", name).exists() and not Path("metastore_db").exists()  # not in the CWD
+
+
+def test_scheme_less_schema_location_means_dbfs(spark_session: SparkEnv) -> None:
+    spark = spark_session.spark
+    schema = _unique("sch_")
+    folder = f"/mnt/lake/{schema}"
+    spark.sql(f"CREATE SCHEMA {schema} LOCATION '{folder}'")
+    spark.range(2).write.format("delta").saveAsTable(f"{schema}.t")
+
+    assert spark.sql(f"DESCRIBE DETAIL {schema}.t").first().location == f"dbfs:{folder}/t"
+    assert (spark_session.path_map.to_local(folder) / "t" / "_delta_log").is_dir()
+    assert not Path(folder).exists()  # not the real /mnt
 
 
 def test_dataframe_display_calls_the_hook(spark_session: SparkEnv, capsys: pytest.CaptureFixture[str]) -> None:
@@ -304,4 +316,6 @@ def test_spark_conf_merges_user_settings(tmp_path: Path) -> None:
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension,my.Ext"
     assert conf["spark.hadoop.fs.defaultFS"] == "dbfs:///"
     assert conf["spark.hadoop.fs.viewfs.mounttable.default.linkFallback"] == (tmp_path / "dbfs").as_uri()
-    assert conf["spark.sql.warehouse.dir"] == f"file:{tmp_path / 'spark-warehouse'}"
+    assert conf["spark.sql.warehouse.dir"] == "dbfs:/user/hive/warehouse"
+    assert sess.SessionConfig(dbfs_root=tmp_path, warehouse=tmp_path / "wh").warehouse == f"file:{tmp_path / 'wh'}"
+    assert sess.SessionConfig(dbfs_root=tmp_path, warehouse="/wh").warehouse == "dbfs:/wh"

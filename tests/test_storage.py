@@ -214,3 +214,20 @@ def test_local_storage_reads_and_writes_real_tables_via_spark_path(tmp_path):
     storage = LocalStorage(tmp_path)
     assert storage._spark_path(str(tmp_path / "x")) == f"file:{tmp_path}/x"
     assert os.path.isabs(storage.base_path)
+
+
+def test_a_pattern_below_a_file_matches_nothing(storage):
+    p = _local(storage, storage.get_abs_path("raw/a.csv"))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("x")
+    assert storage.list("raw/a.csv/*") == []
+
+
+def test_versions_see_changes_inside_partition_folders(tmp_path):
+    storage = LocalStorage(tmp_path)
+    part = tmp_path / "T.parquet" / "year=2022"
+    part.mkdir(parents=True)
+    (part / "part-0.parquet").write_bytes(b"PAR1")
+    v1 = storage.version(str(tmp_path / "T.parquet"))
+    (part / "part-1.parquet").write_bytes(b"PAR1")
+    assert storage.version(str(tmp_path / "T.parquet")) != v1

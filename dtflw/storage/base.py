@@ -225,8 +225,10 @@ class Storage(ABC):
             elif (info := self._stat(candidate)) is not None:
                 out.append(attrs.evolve(info, path=candidate))
             return
-        entries = self._list_dir(current + "/" if not current.endswith("/") else current)
-        for entry in entries or []:
+        entries = self._list_dir(current + "/" if not current.endswith("/") else current) or []
+        if len(entries) == 1 and not entries[0].is_dir and _same_path(entries[0].path, current):
+            return  # `current` is a file: nothing lies below it
+        for entry in entries:
             name = entry.name.rstrip("/")
             if name.startswith(PENDING_PREFIX) or not fnmatch.fnmatchcase(name, head):
                 continue
@@ -240,7 +242,8 @@ class Storage(ABC):
     def version(self, path: str) -> str | None:
         """A string that changes whenever the table changes; None when it does not exist.
 
-        Delta: the latest commit number. Other tables: a digest of names, sizes and mtimes.
+        Delta: the latest commit number. Other tables: a digest of the names, sizes and mtimes of
+        every file below the path (partition folders included; one listing per folder).
         """
         abs_path = self._checked_abs(path)
         if has_glob(abs_path):
@@ -253,10 +256,27 @@ class Storage(ABC):
                 commits = [int(m.group(1)) for e in log if (m := _DELTA_COMMIT.match(e.name))]
                 if commits:
                     return f"delta:{max(commits)}"
+        files = self._files_below(abs_path)
+        return None if files is None else _digest(files)
+
+    def _files_below(self, abs_path: str) -> list[tuple[str, int, int]] | None:
+        """(relative name, size, mtime) of every file under `abs_path`; None when it is missing."""
         entries = self._list_dir(abs_path)
         if entries is None:
             return None
-        return _digest((e.name, e.size, e.modification_time) for e in entries)
+        files: list[tuple[str, int, int]] = []
+        stack = [("", entries)]
+        while stack:
+            prefix, listing = stack.pop()
+            for entry in listing:
+                name = prefix + entry.name.rstrip("/")
+                if entry.name.startswith(PENDING_PREFIX):
+                    continue
+                if entry.is_dir:
+                    stack.append((name + "/", self._list_dir(join_path(abs_path, name)) or []))
+                else:
+                    files.append((name, entry.size, entry.modification_time))
+        return files
 
     def read_table(self, path: str) -> Any:
         """Read the table at `path` into a Spark DataFrame."""

@@ -1,0 +1,144 @@
+"""bench-dag: parallel efficiency, planning cost, and the cost of a no-op incremental re-run.
+
+(1) A synthetic 50-notebook DAG whose FakeDbutils handlers sleep given durations: wall time
+    divided by the critical-path time, for `flow.run(max_workers=...)` and for 0.6.x-style
+    sequential eager runs. Target: <= 1.10 for the DAG run.
+(2) `flow.plan(lazy=True)` (DAG build, selection, one existence check per output) at 100, 1,000
+    and 10,000 notebooks: must grow linearly.
+(3) examples/sales as a DAG (`examples/sales/dag.py`) on the local runtime: a full run, then a
+    no-op re-run with lazy="auto"; re-run time / full-run time. Target: <= 5%.
+Prints markdown tables.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dtflw import Logger, init_flow
+from dtflw.storage.local import LocalStorage
+from dtflw.testing import FakeDbutils
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def synthetic_dag(n: int, seed: int = 7) -> list[tuple[str, float, list[int]]]:
+    """(name, seconds, upstream indexes) for n notebooks; each waits for 0-3 earlier ones."""
+    rng = random.Random(seed)
+    nodes = []
+    for i in range(n):
+        ups = rng.sample(range(max(0, i - 12), i), k=min(i, rng.randint(0, 3))) if i else []
+        nodes.append((f"nb{i:03d}", round(rng.uniform(0.05, 0.3), 3), sorted(ups)))
+    return nodes
+
+
+def critical_path(nodes: list[tuple[str, float, list[int]]]) -> float:
+    finish: list[float] = []
+    for _, seconds, ups in nodes:
+        finish.append(seconds + max((finish[u] for u in ups), default=0.0))
+    return max(finish)
+
+
+def declare(flow, nodes, run_eagerly: bool) -> None:
+    for i, (name, _, ups) in enumerate(nodes):
+        nb = flow.notebook(name).output(f"T{i}")
+        for u in ups:
+            nb.input(f"T{u}")
+        if run_eagerly:
+            nb.run()
+        else:
+            nb.add()
+
+
+def make_flow(root: Path, nodes):
+    dbutils = FakeDbutils(fs_root=root / "dbfs")
+    for name, seconds, _ in nodes:
+        def handler(args, seconds=seconds):
+            time.sleep(seconds)
+            for key, value in args.items():
+                if key.endswith("_out"):
+                    Path(value).parent.mkdir(parents=True, exist_ok=True)
+                    Path(value).write_bytes(b"PAR1")
+        dbutils.notebook.register(name, handler)
+    return init_flow(LocalStorage(root / "tables"), dbutils=dbutils, logger=Logger("silent"), name="bench")
+
+
+def parallel_efficiency() -> None:
+    nodes = synthetic_dag(50)
+    cp = critical_path(nodes)
+    total = sum(s for _, s, _ in nodes)
+    rows = []
+    for label, workers in (("flow.run(max_workers=16)", 16), ("flow.run(max_workers=4)", 4), ("sequential eager .run() (0.6.x)", None)):
+        with tempfile.TemporaryDirectory() as tmp:
+            flow = make_flow(Path(tmp), nodes)
+            started = time.perf_counter()
+            declare(flow, nodes, run_eagerly=workers is None)
+            if workers is not None:
+                flow.run(max_workers=workers)
+            wall = time.perf_counter() - started
+        rows.append((label, wall, wall / cp))
+    print(f"(1) 50-notebook DAG: critical path {cp:.2f} s, sum of durations {total:.2f} s")
+    print("| execution | wall (s) | wall / critical path |")
+    print("|---|---:|---:|")
+    for label, wall, ratio in rows:
+        print(f"| {label} | {wall:.2f} | {ratio:.2f} |")
+    print()
+
+
+def planning_cost() -> None:
+    print("(2) planning cost: declare + flow.plan(lazy=True) on a random DAG (outputs exist)")
+    print("| notebooks | declare (s) | plan (s) | plan per notebook (µs) |")
+    print("|---:|---:|---:|---:|")
+    for n in (100, 1_000, 10_000):
+        nodes = synthetic_dag(n)
+        with tempfile.TemporaryDirectory() as tmp:
+            flow = make_flow(Path(tmp), [])
+            for i, (name, _, _) in enumerate(nodes):  # outputs exist, so each is checked
+                path = Path(flow.ctx.storage.derive_table_path(f"project/{name}", f"T{i}"))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b"PAR1")
+            started = time.perf_counter()
+            declare(flow, nodes, run_eagerly=False)
+            declared = time.perf_counter() - started
+            started = time.perf_counter()
+            plan = flow.plan(lazy=True)
+            planned = time.perf_counter() - started
+            assert len(plan) == n and not plan.to_run
+        print(f"| {n:,} | {declared:.3f} | {planned:.3f} | {planned / n * 1e6:.0f} |")
+    print()
+
+
+def noop_rerun() -> None:
+    dtflw = str(Path(sys.executable).parent / "dtflw")
+    with tempfile.TemporaryDirectory(prefix="dtflw-bench-dag-") as tmp:
+        cmd = [dtflw, "run", str(ROOT / "examples" / "sales" / "dag.py"), "--quiet", "--report", "",
+               "--dbfs-root", f"{tmp}/dbfs"]
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            times.append(time.perf_counter() - started)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stdout[-2000:] + proc.stderr[-2000:])
+        assert proc.stdout.strip().splitlines()[-1] == "up to date", proc.stdout[-500:]
+    full, noop = times
+    print("(3) examples/sales/dag.py on the local runtime (separate processes)")
+    print("| run | wall (s) |")
+    print("|---|---:|")
+    print(f"| full run | {full:.1f} |")
+    print(f"| no-op re-run (lazy='auto') | {noop:.2f} |")
+    print(f"\nno-op / full: {noop / full * 100:.1f}% (target <= 5%)")
+
+
+def main() -> None:
+    parallel_efficiency()
+    planning_cost()
+    noop_rerun()
+
+
+if __name__ == "__main__":
+    main()
