@@ -215,8 +215,7 @@ class Flow:
 
         options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
         run = FlowRun(self, options)
-        if is_declare_only():
-            self.dag_done |= set(run.dag.specs)
+        if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
             for spec in run.dag.specs.values():
                 self.publish(spec)
             return _declared_result(run)

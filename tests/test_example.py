@@ -43,3 +43,26 @@ def test_sales_example_runs_end_to_end_and_second_run_skips(spark_session, tmp_p
     again = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     assert again.run_notebook(EXAMPLE, {"year": "2022"}) == summary
     assert [r.workspace_path.rsplit("/sales/", 1)[1] for r in again.records] == ["main", "report"]
+
+
+@pytest.mark.spark
+def test_sales_dag_runs_gold_in_parallel_and_noop_rerun_skips_everything(spark_session, tmp_path):  # noqa: F811
+    dag = EXAMPLE.with_name("dag.py")
+    runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    summary = runtime.run_notebook(dag, {"year": "2023"})
+    assert summary.startswith(f"revenue {expected_revenue(2023):.2f} over 12 months")
+    by_name = {r.workspace_path.rsplit("/sales/", 1)[1]: r for r in runtime.records}
+    assert set(by_name) == {"dag", "ingest", "silver/merge_orders", "gold/revenue_by_month",
+                            "gold/top_customers", "report"}
+    revenue, top = by_name["gold/revenue_by_month"], by_name["gold/top_customers"]
+    assert revenue.started < top.ended and top.started < revenue.ended, "gold notebooks ran in parallel"
+    assert by_name["report"].started >= max(revenue.ended, top.ended)
+
+    again = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    assert again.run_notebook(dag, {"year": "2023"}) == "up to date"
+    assert [r.workspace_path.rsplit("/sales/", 1)[1] for r in again.records] == ["dag"]
+
+    changed = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    changed.run_notebook(dag, {"year": "2022"})  # new args: the gold notebooks and the report re-run
+    assert sorted(r.workspace_path.rsplit("/sales/", 1)[1] for r in changed.records) == \
+        ["dag", "gold/revenue_by_month", "gold/top_customers", "report"]

@@ -116,6 +116,7 @@ class LocalRuntime:
         self.workspace_dir = workspace_dir
         self.spark_conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
         self.progress = progress
+        self.echo = True  # the entry notebook's printed output also goes to the terminal
         merged = secrets_from_environment()
         if secrets_file is not None:
             for scope, keys in load_secrets_file(secrets_file).items():
@@ -159,7 +160,7 @@ class LocalRuntime:
         """
         from dtflw.flow import declare_only
 
-        progress, self.progress = self.progress, False
+        progress, self.progress, echo, self.echo = self.progress, False, self.echo, False
         try:
             with declare_only() as flows:
                 try:
@@ -169,7 +170,7 @@ class LocalRuntime:
                         raise
                     print(f"[dtflw] driver stopped after its declarations: {error.reason}", file=real_stderr())
         finally:
-            self.progress = progress
+            self.progress, self.echo = progress, echo
         return [flow for flow in flows if flow.specs]
 
     def notebook_file(self, workspace_path: str) -> Path | None:
@@ -215,7 +216,7 @@ class LocalRuntime:
             notebook = parse_notebook_file(file)
             self._note_authorities(file)
             env = ExecEnv(self.dbutils, self.spark, self.resolve_include)
-            with echoing(parent is None):
+            with echoing(parent is None and self.echo):
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
             record.exit_value = exit_.value
