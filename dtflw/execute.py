@@ -124,23 +124,36 @@ def as_run_error(ctx: "FlowContext", spec: "NotebookSpec", error: BaseException,
     return wrapped
 
 
+def call_values(ctx: "FlowContext", spec: "NotebookSpec") -> dict[str, str]:
+    """The widgets a notebook gets: args, checked input paths and output paths."""
+    return {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
+
+
+def execute_spec(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str], strict: bool,
+                 on_retry: Callable[[int, float, str], None] | None = None) -> tuple[str | None, int]:
+    """Mark outputs pending, call the notebook (with retries), validate outputs, clear the marks.
+
+    Any failure leaves the pending marks in place, so the outputs never look complete.
+    """
+    for out in spec.outputs:
+        ctx.storage.mark_pending(out.path, spec.abs_path)
+    if ctx.interactive:
+        ctx.share_arguments(spec.abs_path, values)
+    exit_value, attempts = call_notebook(ctx, spec, values, on_retry)
+    validate_outputs(ctx, spec, strict)
+    for out in spec.outputs:
+        ctx.storage.clear_pending(out.path)
+    return exit_value, attempts
+
+
 def run_one(ctx: "FlowContext", spec: "NotebookSpec", lazy: bool, strict: bool) -> RunOutcome:
-    """Run (or lazily skip) one notebook and validate its outputs."""
+    """Run (or lazily skip) one notebook and validate its outputs (eager `.run()`)."""
     started = time.monotonic()
-    values = {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
+    values = call_values(ctx, spec)
     if lazy and outputs_exist(ctx, spec):
         ctx.logger.log(f"Skipped run: '{spec.abs_path}'")
         validate_outputs(ctx, spec, strict, known_present=True)
         return RunOutcome("skipped", None, "all outputs exist", 0, time.monotonic() - started)
     ctx.logger.log(f"Running: '{spec.abs_path}'")
-    for out in spec.outputs:
-        ctx.storage.mark_pending(out.path, spec.abs_path)
-    if ctx.interactive:
-        ctx.share_arguments(spec.abs_path, values)
-    exit_value, attempts = call_notebook(ctx, spec, values)
-    validate_outputs(ctx, spec, strict)
-    for out in spec.outputs:
-        ctx.storage.clear_pending(out.path)
+    exit_value, attempts = execute_spec(ctx, spec, values, strict)
     return RunOutcome("succeeded", exit_value, "", attempts, time.monotonic() - started)
-
-

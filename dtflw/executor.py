@@ -18,7 +18,7 @@ import attrs
 
 from dtflw.databricks import get_spark_session_if_running
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError
-from dtflw.execute import call_notebook, outputs_exist, resolve_input_values, validate_outputs
+from dtflw.execute import call_values, execute_spec, outputs_exist, validate_outputs
 from dtflw.history import HistoryStore, RunRecord, TableVersion, new_run_id
 from dtflw.progress import ProgressTable
 from dtflw.plan import Dag, Decision, Plan, build_dag, check_lazy, decide, fingerprint, select
@@ -226,29 +226,21 @@ class FlowRun:
         return NotebookResult(key, spec.path, "skipped", decision.reason, 0, time.time() - started, index=spec.index)
 
     def _execute(self, spec: "NotebookSpec", key: str, decision: Decision, started: float) -> NotebookResult:
-        values = {**spec.args, **resolve_input_values(self.ctx, spec), **{o.widget: o.path for o in spec.outputs}}
+        values = call_values(self.ctx, spec)
         print_ = decision.fingerprint
         if self.options.lazy == "auto" and print_ is None:
             print_, _ = self._fingerprint(spec)
-        for out in spec.outputs:
-            self.ctx.storage.mark_pending(out.path, spec.abs_path)
-        exit_value, attempts = self._call(spec, values, started)
-        validate_outputs(self.ctx, spec, strict=False)
-        for out in spec.outputs:
-            self.ctx.storage.clear_pending(out.path)
+
+        def record_retry(attempt: int, attempt_started: float, reason: str) -> None:
+            self._record(spec, attempt, "failed", attempt_started, time.time(), error=reason)
+
+        exit_value, attempts = execute_spec(self.ctx, spec, values, strict=False, on_retry=record_retry)
         self.flow.publish(spec)
         ended = time.time()
         self._record(spec, attempts, "succeeded", started, ended, exit_value=exit_value, reason=decision.reason,
                      fingerprint_=print_)
         return NotebookResult(key, spec.path, "succeeded", decision.reason, attempts, ended - started, exit_value,
                               index=spec.index)
-
-    def _call(self, spec: "NotebookSpec", values: dict[str, str], started: float) -> tuple[str | None, int]:
-        """Call the runner with retries; every failed attempt that is retried is recorded."""
-        def record_retry(attempt: int, attempt_started: float, reason: str) -> None:
-            self._record(spec, attempt, "failed", attempt_started, time.time(), error=reason)
-
-        return call_notebook(self.ctx, spec, values, on_retry=record_retry)
 
     # ---- history --------------------------------------------------------------------------
     def _record(self, spec: "NotebookSpec", attempt: int, status: str, started: float | None,
