@@ -6,19 +6,16 @@
 
 # COMMAND ----------
 
-import os
-
 from dtflw import init_flow
 from dtflw.storage.dbfs import init_storage
+from sales_data import land_raw_files
 
 dbutils.widgets.text("year", "2023")
 year = dbutils.widgets.get("year")
 storage = init_storage(format="delta")
 flow = init_flow(storage, name="sales-dag")
 
-raw_dir = storage.get_abs_path(storage.get_path_in_root_dir("sales/raw"))
-if not storage.list(f"{raw_dir}/orders_*.csv"):
-    dbutils.fs.cp("file:" + os.path.abspath("data"), raw_dir, True)
+raw_dir = land_raw_files(storage, dbutils)
 
 # COMMAND ----------
 

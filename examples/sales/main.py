@@ -6,10 +6,9 @@
 
 # COMMAND ----------
 
-import os
-
 from dtflw import init_flow
 from dtflw.storage.dbfs import init_storage
+from sales_data import land_raw_files
 
 dbutils.widgets.text("year", "2023")
 dbutils.widgets.dropdown("lazy", "true", ["true", "false"])
@@ -22,9 +21,7 @@ flow = init_flow(storage)
 # COMMAND ----------
 
 # DBTITLE 1,Land the raw files (an upload step on a real workspace)
-raw_dir = storage.get_abs_path(storage.get_path_in_root_dir("sales/raw"))
-if not storage.list(f"{raw_dir}/orders_*.csv"):
-    dbutils.fs.cp("file:" + os.path.abspath("data"), raw_dir, True)
+raw_dir = land_raw_files(storage, dbutils)
 
 # COMMAND ----------
 
