@@ -5,6 +5,10 @@ Use it with ``from tests.spark_fixtures import spark_session  # noqa: F401`` and
 env's roots mapped (re-applied on every access, so another test that remapped the process-wide
 session cannot leak into yours), ``.dbfs_root``, ``.volumes_root``, ``.cloud_root``, ``.run_dir``,
 ``.path_map`` (the matching :class:`PathMap`) and ``.config`` (the :class:`SessionConfig`).
+
+Static settings (metastore, run dir, JVM options) belong to whichever config started the process's
+session first; if another test started it, the metastore is not under this env's ``run_dir``.
+Managed tables live at ``dbfs:/user/hive/warehouse/<name>``, i.e. under ``.dbfs_root``.
 """
 
 from __future__ import annotations

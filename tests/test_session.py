@@ -136,6 +136,16 @@ def test_new_authorities_in_config_apply_to_live_session(spark_session: SparkEnv
     assert spark.read.format("delta").load(uri).count() == 2
 
 
+def test_changed_sql_settings_apply_to_live_session(spark_session: SparkEnv) -> None:
+    key = "spark.sql.ansi.enabled"
+    started = spark_session.spark.conf.get(key)
+    flipped = "false" if started == "true" else "true"
+    config = sess.SessionConfig(dbfs_root=spark_session.dbfs_root, run_dir=spark_session.run_dir,
+                                app_name="dtflw-tests", conf={key: flipped})
+    assert sess.get_or_create_session(config).conf.get(key) == flipped
+    assert spark_session.spark.conf.get(key) == started  # the fixture's config again
+
+
 def test_changed_roots_apply_to_live_session(spark_session: SparkEnv, tmp_path: Path) -> None:
     other = sess.SessionConfig(dbfs_root=tmp_path / "dbfs2", run_dir=spark_session.run_dir, app_name="dtflw-tests")
     try:
@@ -180,8 +190,10 @@ def test_create_table_using_delta_warehouse_on_dbfs_metastore_in_run_dir(spark_s
     location = spark.sql(f"DESCRIBE DETAIL {name}").first().location
     assert location == f"dbfs:/user/hive/warehouse/{name}"  # as on Databricks
     assert (spark_session.path_map.to_local(location) / "_delta_log").is_dir()
-    # the metastore of whoever started the shared session: normally this fixture's run dir
-    assert (spark_session.run_dir / "metastore_db").is_dir()
+    # Derby metastore in the run dir of whoever started the shared session (normally this fixture)
+    url = spark.sparkContext.getConf().get("spark.hadoop.javax.jdo.option.ConnectionURL")
+    metastore = Path(url.split("databaseName=", 1)[1].split(";", 1)[0])
+    assert metastore.name == "metastore_db" and metastore.is_dir() and metastore.parent != Path.cwd()
     assert not Path("spark-warehouse", name).exists() and not Path("metastore_db").exists()  # not in the CWD
 
 

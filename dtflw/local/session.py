@@ -30,24 +30,41 @@ What differs from the plain recipe, found by experiment (pyspark 4.2.0, delta-sp
   ``FileSystemBasedCheckpointFileManager`` (renames on the local disk are atomic) removes both.
 - An authority used *before* it is registered leaves a broken file system in Hadoop's FileSystem cache
   (keyed by scheme + authority), so registering later had no effect. :func:`register_cloud_authority`
-  therefore evicts that cache entry. An unregistered authority fails with
+  therefore replaces that cache entry. An unregistered authority fails with
   ``ClassNotFoundException: Class dtflw.UnregisteredCloudAuthority_use_dtflw_register_cloud_authority``
   (``fs.viewfs.overload.scheme.target.<scheme>.impl`` names that class on purpose), rather than
   silently writing somewhere else or naming an Azure class.
-- With ``fs.defaultFS`` = ``dbfs:///`` every Spark-side local path is given as a ``file:`` URI
-  (warehouse dir); ``file:/...`` reads and writes keep going to the real local disk (verified).
+- ``file:/...`` reads and writes keep going to the real local disk with ``fs.defaultFS`` = ``dbfs:///``
+  (verified; dtflw's LocalStorage relies on it). Local paths Spark itself needs are ``file:`` URIs.
+- Warehouse: ``spark.sql.warehouse.dir`` = ``dbfs:/user/hive/warehouse`` (Databricks' own default),
+  i.e. ``<dbfs_root>/user/hive/warehouse``, not a ``file:`` folder in the run dir. Reason, verified:
+  Spark qualifies a scheme-less ``CREATE SCHEMA s LOCATION '/x'`` against the *warehouse's* scheme,
+  so with a ``file:`` warehouse that statement created ``/x`` on the real disk (outside every root);
+  on DBFS it lands in ``<dbfs_root>/x``, as on Databricks. ``DESCRIBE DETAIL`` then shows
+  ``dbfs:/user/hive/warehouse/<t>`` like Databricks does. ``SessionConfig.warehouse`` overrides it.
 - Spark's Python workers default to ``python3`` from ``PATH``, not this interpreter; a venv run without
   activation made every UDF fail. The session sets ``SparkContext.pythonExec`` to ``sys.executable``
   unless ``PYSPARK_PYTHON`` is set.
+- ``spark.driver.extraJavaOptions`` values are quoted (a run dir with a blank killed the JVM).
 
-Run directory (``SessionConfig.run_dir``): ``spark-warehouse/`` (managed tables), ``metastore_db/``
-(Derby, so ``CREATE TABLE`` survives the process, like Databricks' metastore; with
-``persistent_catalog=False`` an in-memory catalog is used instead), ``tmp/`` (JVM temp dir, Spark
-scratch, Hive scratch), ``log4j2.properties`` and ``derby.log``. Nothing is written to the CWD.
+Other defaults (all overridable through ``SessionConfig.conf``): ``local[*]``, UI and console progress
+bar off, ``spark.sql.shuffle.partitions`` = 2, ``spark.databricks.delta.snapshotPartitions`` = 2 (the
+default 50 makes tiny tables slow), session time zone UTC (as on Databricks clusters), Arrow-optimised
+Python UDFs off when pyarrow/pandas are missing (Spark would warn at every UDF), Delta jars through
+``spark.jars`` (``spark.jars.packages`` failed to resolve transitive jars offline).
+
+Run directory (``SessionConfig.run_dir``): ``metastore_db/`` (Derby, so ``CREATE TABLE`` survives the
+process, like Databricks' metastore; ``persistent_catalog=False`` uses an in-memory catalog; one
+process at a time per run dir), ``tmp/`` (JVM temp dir: Spark scratch, Hive scratch),
+``log4j2.properties`` (quiet start-up; level ``SessionConfig.log_level``) and ``derby.log``.
+Nothing is written to the CWD.
 
 A session is process-wide: :func:`get_or_create_session` returns the live one and applies the new
-config's path mapping and cloud authorities to its Hadoop configuration (roots last-wins; static
-settings such as the run dir or jars cannot change after start and only draw a warning).
+config's roots and cloud authorities to its Hadoop configuration (last wins; meant for sequential
+use such as test suites, not for two runs with different roots at once). Hadoop caches file systems
+by scheme + authority, so a change re-creates the affected cached instances and clears Delta's log
+cache. The metastore, run dir, jars and other static settings keep their first values (a warning
+says so); catalog tables keep pointing at ``dbfs:/...`` paths, which resolve under the current roots.
 """
 
 from __future__ import annotations
@@ -294,6 +311,7 @@ def set_display_hook(hook: Callable[["DataFrame"], Any] | None) -> Callable[["Da
         raise InvalidArgumentError(f"Display hook must be callable, got {hook!r}")
     with _lock:
         previous, _display_hook = _display_hook, (hook or _default_display)
+    _install_display()
     return previous
 
 
@@ -400,7 +418,6 @@ def get_or_create_session(config: SessionConfig) -> "SparkSession":
     starting anything if they are missing). Later calls return the same session after applying
     ``config``'s roots and cloud authorities to its Hadoop configuration.
     """
-    global _session, _config
     if not isinstance(config, SessionConfig):
         raise InvalidArgumentError(f"get_or_create_session expects a SessionConfig, got {config!r}")
     with _lock:
@@ -508,19 +525,31 @@ def _reconfigure(spark: "SparkSession", config: SessionConfig) -> None:
                 register_cloud_authority(spark, authority, path_map)
         _path_map = path_map
     if _config is not None and _config is not config:
-        _warn_static_changes(_config, config)
+        _apply_changed_settings(spark, _config, config)
     _config = config
     for authority in sorted(config.cloud_authorities):
         register_cloud_authority(spark, authority, path_map)
 
 
-def _warn_static_changes(old: SessionConfig, new: SessionConfig) -> None:
+def _apply_changed_settings(spark: "SparkSession", old: SessionConfig, new: SessionConfig) -> None:
+    """Set changed runtime-modifiable Spark settings on the live session; warn about the rest."""
     static = ("run_dir", "master", "app_name", "persistent_catalog", "warehouse", "log_level")
-    changed = [name for name in static if getattr(old, name) != getattr(new, name)]
-    changed += [key for key, value in new.conf.items() if old.conf.get(key) != value]
-    if changed:
+    fixed = [name for name in static if getattr(old, name) != getattr(new, name)]
+    if old.shuffle_partitions != new.shuffle_partitions:
+        spark.conf.set("spark.sql.shuffle.partitions", str(new.shuffle_partitions))
+    for key, value in new.conf.items():
+        if old.conf.get(key) == value:
+            continue
+        if spark.conf.isModifiable(key):
+            spark.conf.set(key, value)
+        else:
+            fixed.append(key)
+    for key in old.conf.keys() - new.conf.keys():  # back to the value the session started with
+        if spark.conf.isModifiable(key):
+            spark.conf.unset(key)
+    if fixed:
         _log.warning("The SparkSession is already running; these settings keep their first values: %s",
-                     ", ".join(changed))
+                     ", ".join(fixed))
 
 
 def register_cloud_authority(spark: "SparkSession", authority: str, path_map: PathMap | None = None) -> None:
