@@ -94,6 +94,11 @@ def get_runtime_config_property(key: str, default: str | None = None) -> str | N
         return _shared_arguments.get(key, default)
 
 
+def installed_dbutils() -> Any:
+    """The dbutils installed with `set_runtime`/`use_runtime` (None when none): no discovery."""
+    return _runtime["dbutils"]
+
+
 def get_dbutils() -> Any:
     """The installed dbutils, else the notebook's global `dbutils`, else Databricks Connect's."""
     if _runtime["dbutils"] is not None:

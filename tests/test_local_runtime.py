@@ -263,3 +263,13 @@ def test_spark_paths_are_mapped_in_notebooks(spark_session, project, tmp_path): 
     assert runtime.run_notebook(main) == "4|True"
     assert (tmp_path / "dbfs" / "FileStore" / "t" / "_delta_log").is_dir()
     assert runtime.path_map.to_local("abfss://data@acct01.dfs.core.windows.net/p").is_dir()
+
+
+def test_azure_storage_created_in_a_local_run_is_mapped_for_spark(project, runtime):
+    main = notebook(project, "main.py", """
+        from dtflw.storage.azure import AzureStorage
+        account = "acct" + "02"  # not findable in the source text
+        AzureStorage(account, "lake", "", protocol="abfss")
+    """)
+    runtime.run_notebook(main)
+    assert "lake@acct02.dfs.core.windows.net" in runtime.cloud_authorities

@@ -270,6 +270,11 @@ class LocalRuntime:
                 for authority in sorted(new):
                     self._register_authority(authority)
 
+    @property
+    def cloud_authorities(self) -> frozenset[str]:
+        """Azure `<container>@<host>` authorities mapped for Spark I/O in this run."""
+        return frozenset(self._authorities)
+
     def register_cloud_authority(self, authority: str) -> None:
         """Map `<container>@<account>.dfs.core.windows.net` (or blob) for Spark I/O."""
         self._authorities.add(authority)

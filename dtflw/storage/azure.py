@@ -73,6 +73,14 @@ class AzureStorage(DbutilsFsStorage):
         self.protocol = protocol
         super().__init__(root_dir, spark=spark, dbutils=dbutils, format=format)
         self._blobs = _blob_container(account_name, container_name, credential, endpoint, client_options)
+        self._announce_to_local_runtime()
+
+    def _announce_to_local_runtime(self) -> None:
+        """Inside a local run, map this container for Spark I/O (cloud URLs must be registered)."""
+        dbutils = self._dbutils if self._dbutils is not None else db.installed_dbutils()
+        register = getattr(getattr(dbutils, "runtime", None), "register_cloud_authority", None)
+        if register is not None:
+            register(self.base_path.split("://", 1)[1].split("/", 1)[0])
 
     @property
     def scheme(self) -> str:  # type: ignore[override]
