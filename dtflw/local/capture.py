@@ -14,9 +14,10 @@ import sys
 import threading
 from typing import Callable, Iterator, TextIO
 
+from dtflw.quiet import is_quiet
+
 _sink: contextvars.ContextVar[io.StringIO | None] = contextvars.ContextVar("dtflw_cell_sink", default=None)
 _echo: contextvars.ContextVar[bool] = contextvars.ContextVar("dtflw_echo", default=False)
-_muted: contextvars.ContextVar[bool] = contextvars.ContextVar("dtflw_muted", default=False)
 _lock = threading.Lock()
 _installed = 0
 _originals: tuple[TextIO, TextIO] | None = None
@@ -30,7 +31,7 @@ class RoutingStream(io.TextIOBase):
         self._redact = redact
 
     def write(self, text: str) -> int:
-        if _muted.get():
+        if is_quiet():
             return len(text)
         sink = _sink.get()
         safe = self._redact(text)
@@ -90,16 +91,6 @@ def echoing(echo: bool) -> Iterator[None]:
         yield
     finally:
         _echo.reset(token)
-
-
-@contextlib.contextmanager
-def muted() -> Iterator[None]:
-    """Drop what this context prints (dtflw's own `dbutils.fs.put` calls say "Wrote N bytes.")."""
-    token = _muted.set(True)
-    try:
-        yield
-    finally:
-        _muted.reset(token)
 
 
 def is_echoing() -> bool:

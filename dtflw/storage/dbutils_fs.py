@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dtflw.errors import StorageError
-from dtflw.local.capture import muted
+from dtflw.quiet import quietly
 from dtflw.storage.base import PathInfo, Storage
 
 
@@ -44,7 +44,7 @@ class DbutilsFsStorage(Storage):
 
     def _write_text(self, path: str, text: str) -> None:
         try:
-            with muted():  # `put` prints "Wrote N bytes."; locally that line is dropped
+            with quietly():  # `put` prints "Wrote N bytes."; the local runtime drops that line
                 self.dbutils.fs.put(path, text, True)
         except Exception as error:
             raise StorageError(f"Writing {path!r} through dbutils.fs failed: {error}") from error
