@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,21 @@ def test_versions_see_changes_inside_partition_folders(tmp_path):
     v1 = storage.version(str(tmp_path / "T.parquet"))
     (part / "part-1.parquet").write_bytes(b"PAR1")
     assert storage.version(str(tmp_path / "T.parquet")) != v1
+
+
+def test_backends_are_discovered_through_entry_points(monkeypatch, tmp_path):
+    import importlib.metadata as md
+
+    import dtflw.storage as registry
+
+    class PluginStorage(LocalStorage):
+        @classmethod
+        def from_url(cls, url, **kw):
+            return cls(tmp_path / "plugin")
+
+    monkeypatch.setitem(sys.modules, "third_party_backend", type(sys)("third_party_backend"))
+    sys.modules["third_party_backend"].PluginStorage = PluginStorage
+    ep = md.EntryPoint(name="memfs", value="third_party_backend:PluginStorage", group="dtflw.storage")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == "dtflw.storage" else [])
+    assert "memfs" in registry.available_schemes()
+    assert isinstance(registry.storage_from_url("memfs://anything"), PluginStorage)
