@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dtflw.errors import DtflwError
+from dtflw.render import text_table
 
 
 def _pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
@@ -151,13 +152,9 @@ def history_command(args: argparse.Namespace) -> int:
     if not records:
         print("no runs recorded")
         return 0
-    rows = [("run", "notebook", "attempt", "status", "seconds", "detail")]
-    for r in records:
-        seconds = f"{r.seconds:.1f}" if r.seconds is not None else ""
-        rows.append((r.run_id, r.notebook, str(r.attempt), r.status, seconds, r.error or r.reason))
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    rows = [(r.run_id, r.notebook, str(r.attempt), r.status,
+             "" if r.seconds is None else f"{r.seconds:.1f}", r.error or r.reason) for r in records]
+    print(text_table(("run", "notebook", "attempt", "status", "seconds", "detail"), rows))
     return 0
 
 

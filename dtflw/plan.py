@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import html
 import json
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import attrs
 
 from dtflw.errors import FlowDefinitionError
+from dtflw.render import html_table, text_table
 
 if TYPE_CHECKING:
     from dtflw.notebook import NotebookSpec
@@ -240,19 +240,10 @@ class Plan:
         return [(d.notebook, d.action, d.reason) for d in self.decisions]
 
     def __str__(self) -> str:
-        rows = [("notebook", "action", "reason"), *self.rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(("notebook", "action", "reason"), self.rows(), rule=True)
 
     def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><td>{html.escape(n)}</td><td>{html.escape(a)}</td><td>{html.escape(r)}</td></tr>"
-            for n, a, r in self.rows()
-        )
-        return ("<table><thead><tr><th>notebook</th><th>action</th><th>reason</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+        return html_table(("notebook", "action", "reason"), self.rows())
 
 
 def decide(spec: "NotebookSpec", key: str, lazy: object, forced: bool, outputs_exist: Callable[[], bool],

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import html
 from typing import Iterator, Mapping
 
 import attrs
 
 from dtflw.errors import DtflwError
+from dtflw.render import html_table, text_table
 
 STATUSES = ("succeeded", "skipped", "failed", "upstream_failed")
+HEADER = ("notebook", "status", "time", "detail")
 
 
 @attrs.frozen
@@ -64,14 +65,10 @@ class FlowRunResult:
         return [(r.notebook, r.status, f"{r.seconds:.1f}s", r.error or r.reason) for r in self.results]
 
     def __str__(self) -> str:
-        rows = [("notebook", "status", "time", "detail"), *self.rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        return text_table(HEADER, self.rows())
 
     def _repr_html_(self) -> str:
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows())
-        return ("<table><thead><tr><th>notebook</th><th>status</th><th>time</th><th>detail</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+        return html_table(HEADER, self.rows())
 
 
 class FlowRunError(DtflwError):
