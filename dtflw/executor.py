@@ -123,7 +123,7 @@ class FlowRun:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         if index not in self.selected:
             return Decision(index, key, spec.path, "not selected", "not selected")
-        if index in self.done_before:
+        if index in self.done_before and outputs_exist(self.ctx, spec):
             return Decision(index, key, spec.path, "skip", f"succeeded in run {self.done_before[index]}")
         if upstream_runs and self.options.lazy == "auto" and index not in self.forced:
             return Decision(index, key, spec.path, "run", "an upstream notebook will run")
