@@ -56,9 +56,9 @@ BLOBS = [
     "many/2021/_SUCCESS", *[f"many/2021/part-{i:04d}.csv" for i in range(MANY)],
     *[f"wide/d{i:02d}/f.csv" for i in range(12)],
     "raw/2021/a.csv", "raw/2021/b.txt", "raw/2022/c.csv", "raw/x2022/d.csv", "other/e.csv",
-    "raw/_dtflw_pending_2023",
+    "raw/2023._dtflw_pending",
 ]
-MARKERS = ["markers/Empty.parquet", "markers/Full.parquet", "markers/_dtflw_pending_Busy.parquet"]
+MARKERS = ["markers/Empty.parquet", "markers/Full.parquet", "markers/Busy.parquet._dtflw_pending"]
 MARKED = ["markers/Full.parquet/_SUCCESS", "markers/Busy.parquet/_SUCCESS", "markers/Slashed.parquet/part-0.parquet"]
 PLACEHOLDERS = ["markers/Slashed.parquet/", "markers/OnlySlash.parquet/"]  # folder blobs named with a '/'
 
@@ -157,9 +157,15 @@ def test_exists_is_one_request_whatever_the_table_size(azurite, tree):
     for path in ("few/2021", "many/2021", "tables/Single.parquet", "tables/Started.parquet"):
         storage.exists(path, ignore_pending=True)
         assert requests.take() == 1, path
-    assert storage.exists("many/2021") and requests.take() == 2  # + the pending marker, beside it
+    assert storage.exists("many/2021") and requests.take() == 1  # the marker would be in the same page
+    storage.mark_pending("many/2021", "nb")
+    requests.take()
+    assert not storage.exists("many/2021") and requests.take() == 1
+    storage.clear_pending("many/2021")
+    requests.take()
     assert not storage.exists("tables/Missing.parquet") and requests.take() == 1  # no marker check
     assert delta.exists("tables/Delta", ignore_pending=True) and delta_requests.take() == 1
+    assert delta.exists("tables/Delta") and delta_requests.take() == 1
     assert not delta.exists("tables/Missing") and delta_requests.take() == 2  # no commit, nothing at all
 
 

@@ -15,12 +15,13 @@ import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError, StorageError
 from dtflw.storage.base import (
     _DELTA_COMMIT,
-    PENDING_PREFIX,
+    PENDING_SUFFIX,
     PathInfo,
     Storage,
     _digest,
     _is_data_entry,
     has_glob,
+    is_marker_name,
     join_path,
 )
 from dtflw.storage.azure_blob import PAGE_SIZE, BlobContainer, BlobEntry, check_endpoint  # SDK-free
@@ -185,22 +186,49 @@ class AzureStorage(DbutilsFsStorage):
         self._blobs.delete_tree(name, recurse)
 
     # ---- tables: one-request answers where the base algorithm would list ------------------
-    def _table_is_complete(self, abs_path: str) -> bool:
-        """The base rules, decided from one small listing when it is conclusive.
+    def exists(self, path: str, ignore_pending: bool = False) -> bool:
+        """The base rules from one listing of the blobs named `<table>...`.
 
-        Delta: any commit under `_delta_log/0` (one request). Parquet/other: the first blobs
-        whose names start with the path: the blob itself, `_SUCCESS` or a data entry under it
-        prove the table; a complete listing without one disproves it. Otherwise (siblings or
-        many `_`-entries sorted first) the base algorithm decides.
+        That page holds the pending marker too (`<table>._dtflw_pending` sorts right before
+        `<table>/`), and, for an unpartitioned Delta table, its first commit. Layouts one small
+        page cannot settle fall back to further requests.
         """
-        blobs = self._blobs
-        name = "" if blobs is None else self._blob_name(abs_path)
-        if blobs is None or not name:  # dbutils.fs, or the container root itself
-            return super()._table_is_complete(abs_path)
-        delta = self._format == "delta" and not abs_path.endswith(".parquet")
-        if delta and self._delta_commits(blobs, name, first_only=True):
+        abs_path = self._checked_abs(path)
+        name = "" if self._blobs is None or has_glob(abs_path) else self._blob_name(abs_path)
+        if not name:  # dbutils.fs, a pattern (rejected there) or the container root
+            return super().exists(path, ignore_pending)
+        page, complete = self._blobs.first(name, PROBE_PAGE)  # type: ignore[union-attr]
+        if not ignore_pending and self._pending_in(abs_path, name, page, complete):
+            return False
+        return self._complete_from(abs_path, name, page, complete)
+
+    def _pending_in(self, abs_path: str, name: str, page: list[BlobEntry], complete: bool) -> bool:
+        marker = name + PENDING_SUFFIX
+        names = [e.name.rstrip("/") for e in page]
+        if marker in names:
             return True
-        page, complete = blobs.first(name, PROBE_PAGE)
+        settled = complete or any(n > marker for n in names)  # listings are in name order
+        return False if settled else self.is_pending(abs_path)
+
+    def _table_is_complete(self, abs_path: str) -> bool:
+        """The base rules, decided from one small listing when it is conclusive."""
+        name = "" if self._blobs is None else self._blob_name(abs_path)
+        if not name:
+            return super()._table_is_complete(abs_path)
+        page, complete = self._blobs.first(name, PROBE_PAGE)  # type: ignore[union-attr]
+        return self._complete_from(abs_path, name, page, complete)
+
+    def _complete_from(self, abs_path: str, name: str, page: list[BlobEntry], complete: bool) -> bool:
+        """Delta: a commit under `_delta_log/` (seen in the page, else one probe). Parquet and
+        other paths: the blob itself, `_SUCCESS` or a data entry under it prove the table; a
+        complete page without one disproves it. Otherwise the base algorithm decides."""
+        blobs = self._blobs
+        assert blobs is not None
+        delta = self._format == "delta" and not abs_path.endswith(".parquet")
+        log = f"{name}/_delta_log/"
+        if delta and (any(e.name.startswith(log) and _DELTA_COMMIT.match(e.name[len(log):]) for e in page)
+                      or self._delta_commits(blobs, name, first_only=True)):
+            return True
         decided = _decide(name, page, complete, delta)
         return super()._table_is_complete(abs_path) if decided is None else decided
 
@@ -224,7 +252,7 @@ class AzureStorage(DbutilsFsStorage):
             return
         folder = self._blob_name(current)
         for entry in self._blobs.level(_folder(folder) + _literal_start(head)):
-            if entry.basename.startswith(PENDING_PREFIX) or not fnmatch.fnmatchcase(entry.basename, head):
+            if is_marker_name(entry.basename) or not fnmatch.fnmatchcase(entry.basename, head):
                 continue
             if not rest:
                 out.append(self._info(entry))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import posixpath
 import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Iterable, Sequence
@@ -19,7 +18,7 @@ import attrs
 from dtflw.errors import InvalidArgumentError, StorageError
 
 TABLE_FORMATS = ("parquet", "delta")
-PENDING_PREFIX = "_dtflw_pending_"
+PENDING_SUFFIX = "._dtflw_pending"  # `<table>._dtflw_pending` sorts right before `<table>/...`
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _DELTA_COMMIT = re.compile(r"^(\d{20})\.(json|checkpoint\.parquet)$")
 
@@ -33,6 +32,11 @@ class PathInfo:
     is_dir: bool
     size: int = 0
     modification_time: int = 0
+
+
+def is_marker_name(name: str) -> bool:
+    """True for a pending marker's file or folder name."""
+    return name.rstrip("/").endswith(PENDING_SUFFIX)
 
 
 def has_glob(path: str) -> bool:
@@ -230,7 +234,7 @@ class Storage(ABC):
             return  # `current` is a file: nothing lies below it
         for entry in entries:
             name = entry.name.rstrip("/")
-            if name.startswith(PENDING_PREFIX) or not fnmatch.fnmatchcase(name, head):
+            if is_marker_name(name) or not fnmatch.fnmatchcase(name, head):
                 continue
             child = join_path(current, name)
             if rest:
@@ -270,7 +274,7 @@ class Storage(ABC):
             prefix, listing = stack.pop()
             for entry in listing:
                 name = prefix + entry.name.rstrip("/")
-                if entry.name.startswith(PENDING_PREFIX):
+                if is_marker_name(entry.name):
                     continue
                 if entry.is_dir:
                     stack.append((name + "/", self._list_dir(join_path(abs_path, name)) or []))
@@ -302,9 +306,7 @@ class Storage(ABC):
     # ---- pending markers --------------------------------------------------------------------
     def pending_marker(self, path: str) -> str:
         """Path of the marker that says "`path` is being written by a notebook that has not finished"."""
-        abs_path = self._checked_abs(path)
-        parent, name = posixpath.split(abs_path.rstrip("/"))
-        return f"{parent}/{PENDING_PREFIX}{name}"
+        return self._checked_abs(path).rstrip("/") + PENDING_SUFFIX
 
     def mark_pending(self, path: str, notebook: str) -> None:
         """Record that `notebook` is about to (re)write `path`; cleared by `clear_pending`."""
