@@ -204,7 +204,9 @@ def _check_specs(specs: Any) -> list[NotebookSpec]:
     seen: set[int] = set()
     for spec in specs:
         if not isinstance(spec, NotebookSpec):
-            raise InvalidArgumentError(f"build_lineage() needs NotebookSpec items, got {type(spec).__name__}: {spec!r}.")
+            raise InvalidArgumentError(
+                f"build_lineage() needs NotebookSpec items, got {type(spec).__name__}: {spec!r}."
+            )
         if spec.index in seen:
             raise InvalidArgumentError(f"Two notebook specs share declaration index {spec.index}.")
         seen.add(spec.index)
@@ -219,7 +221,8 @@ def _check_keys(specs: Sequence[NotebookSpec], keys: Any) -> Mapping[int, str]:
         key = keys.get(spec.index)
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError(
-                f"keys has no task key (a non-empty string) for notebook '{spec.path}' (index {spec.index}), got {key!r}."
+                f"keys has no task key (a non-empty string) for notebook '{spec.path}' "
+                f"(index {spec.index}), got {key!r}."
             )
         if key in owner:
             raise InvalidArgumentError(f"Notebooks '{owner[key]}' and '{spec.path}' have the same task key {key!r}.")
@@ -375,7 +378,7 @@ class _Layout:
 
 def _fit(text: str, width: float, per_char: float, keep_tail: bool) -> str:
     """`text` shortened with an ellipsis to fit `width` pixels (keeping its end for paths)."""
-    room = max(4, int(width / per_char))
+    room = max(4, int(width / per_char + 1e-6))
     if len(text) <= room:
         return text
     return "…" + text[-(room - 1):] if keep_tail else text[: room - 1] + "…"
@@ -541,22 +544,24 @@ def _assign_y(rows: Sequence[Sequence[int]], down: Sequence[Sequence[int]], up: 
     return cy
 
 
-def _layout(graph: LineageGraph, sizes: Sequence[tuple[float, float]], top: float) -> _Layout:
-    """Sugiyama-style layers left to right: layering, dummy nodes, ordering, coordinates."""
-    count = len(graph.nodes)
-    index = {n.id: i for i, n in enumerate(graph.nodes)}
-    edges = [(index[e.source], index[e.target]) for e in graph.edges]
+def _orient(count: int, edges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Edges pointing forward: the ones closing a cycle are turned round for the layout."""
     succ: list[list[int]] = [[] for _ in range(count)]
     for a, b in edges:
         succ[a].append(b)
     back = _back_edges(succ)
-    oriented = [((b, a) if (a, b) in back else (a, b)) for a, b in edges]
-    layer, order = _assign_layers(count, oriented)
-    rank = {node: i for i, node in enumerate(order)}
-    # Long edges get a dummy node per layer they cross (within a budget that keeps it linear).
-    budget = 4 * count + 1000
+    return [((b, a) if (a, b) in back else (a, b)) for a, b in edges]
+
+
+def _add_dummies(oriented: Sequence[tuple[int, int]], layer: list[int],
+                 order_key: list[float]) -> list[list[int]]:
+    """One chain of nodes per edge; a long edge gets a dummy node in every layer it crosses.
+
+    Dummies are appended to `layer` and `order_key`. A budget keeps the total linear in the
+    graph size; edges beyond it are drawn straight across.
+    """
+    budget = 4 * len(layer) + 1000
     chains: list[list[int]] = []
-    order_key: list[float] = [float(rank[i]) for i in range(count)]
     for a, b in oriented:
         span = layer[b] - layer[a]
         chain = [a]
@@ -564,17 +569,47 @@ def _layout(graph: LineageGraph, sizes: Sequence[tuple[float, float]], top: floa
             budget -= span - 1
             for step in range(1, span):
                 layer.append(layer[a] + step)
-                order_key.append(rank[a] + 0.5)
+                order_key.append(order_key[a] + 0.5)
                 chain.append(len(layer) - 1)
         chains.append(chain + [b])
-    total = len(layer)
-    down: list[list[int]] = [[] for _ in range(total)]
-    up: list[list[int]] = [[] for _ in range(total)]
+    return chains
+
+
+def _neighbours(chains: Iterable[Sequence[int]], layer: Sequence[int]) -> tuple[list[list[int]], list[list[int]]]:
+    """Next-layer (down) and previous-layer (up) neighbours of every node, dummies included."""
+    down: list[list[int]] = [[] for _ in layer]
+    up: list[list[int]] = [[] for _ in layer]
     for chain in chains:
         for a, b in zip(chain, chain[1:]):
             if layer[b] == layer[a] + 1:
                 down[a].append(b)
                 up[b].append(a)
+    return down, up
+
+
+def _columns(rows: Sequence[Sequence[int]], widths: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Left x and width of every layer's column."""
+    lefts, column_widths, x = [], [], _MARGIN
+    for row in rows:
+        column_widths.append(max([widths[n] for n in row] + [24.0]))
+        lefts.append(x)
+        x += column_widths[-1] + _COLUMN_GAP
+    return lefts, column_widths
+
+
+def _layout(graph: LineageGraph, sizes: Sequence[tuple[float, float]], top: float) -> _Layout:
+    """Sugiyama-style layers left to right: layering, dummy nodes, ordering, coordinates."""
+    count = len(graph.nodes)
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    edges = [(index[e.source], index[e.target]) for e in graph.edges]
+    oriented = _orient(count, edges)
+    layer, order = _assign_layers(count, oriented)
+    order_key = [0.0] * count
+    for rank, node in enumerate(order):
+        order_key[node] = float(rank)
+    chains = _add_dummies(oriented, layer, order_key)
+    total = len(layer)
+    down, up = _neighbours(chains, layer)
     rows: list[list[int]] = [[] for _ in range(max(layer, default=-1) + 1)]
     for node in sorted(range(total), key=lambda n: order_key[n]):
         rows[layer[node]].append(node)
@@ -583,13 +618,10 @@ def _layout(graph: LineageGraph, sizes: Sequence[tuple[float, float]], top: floa
     heights = [h for _, h in sizes] + [0.0] * (total - count)
     cy = _assign_y(rows, down, up, heights)
     lift = top - min((cy[n] - heights[n] / 2 for n in range(total)), default=0.0)
-    column_x, column_w, x = [], [], _MARGIN
-    for row in rows:
-        column_w.append(max([widths[n] for n in row] + [24.0]))
-        column_x.append(x)
-        x += column_w[-1] + _COLUMN_GAP
+    lefts, column_widths = _columns(rows, widths)
     boxes = tuple(
-        (column_x[layer[n]] + (column_w[layer[n]] - widths[n]) / 2, cy[n] + lift - heights[n] / 2, widths[n], heights[n])
+        (lefts[layer[n]] + (column_widths[layer[n]] - widths[n]) / 2, cy[n] + lift - heights[n] / 2,
+         widths[n], heights[n])
         for n in range(count)
     )
     routes = []
@@ -598,12 +630,13 @@ def _layout(graph: LineageGraph, sizes: Sequence[tuple[float, float]], top: floa
         bx, by, _, bh = boxes[b]
         points = [(ax + aw, ay + ah / 2)]
         for dummy in chain[1:-1]:
-            left, y = column_x[layer[dummy]], cy[dummy] + lift
-            points += [(left, y), (left + column_w[layer[dummy]], y)]
+            left, y = lefts[layer[dummy]], cy[dummy] + lift
+            points += [(left, y), (left + column_widths[layer[dummy]], y)]
         points.append((bx, by + bh / 2))
         routes.append(tuple(points) if edge == (a, b) else tuple(reversed(points)))
+    width = lefts[-1] + column_widths[-1] + _MARGIN if rows else 2 * _MARGIN
     height = max((y + h for _, y, _, h in boxes), default=top) + _MARGIN
-    return _Layout(boxes, tuple(routes), x - _COLUMN_GAP + _MARGIN, height)
+    return _Layout(boxes, tuple(routes), width, height)
 
 
 # ---- SVG --------------------------------------------------------------------------------------
@@ -636,19 +669,20 @@ def _route_path(points: Sequence[tuple[float, float]]) -> str:
     return " ".join(parts)
 
 
-def _cylinder(x: float, y: float, w: float, h: float, fill: str, stroke: str, dashed: bool) -> str:
+def _cylinder(x: float, y: float, w: float, h: float, fill: str, stroke: str, dashed: bool,
+              css_class: str = "shape") -> str:
     """A table: outline with an elliptic top and bottom, plus the front rim of the top."""
     rx, ry = w / 2, _CYLINDER_RY
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     outline = (f"M{_n(x)},{_n(y + ry)} L{_n(x)},{_n(y + h - ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x + w)},{_n(y + h - ry)} "
                f"L{_n(x + w)},{_n(y + ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x)},{_n(y + ry)} Z")
     rim = f"M{_n(x)},{_n(y + ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x + w)},{_n(y + ry)}"
-    return (f'<path class="shape" d="{outline}" fill="{fill}" stroke="{stroke}" stroke-width="1.3"{dash}/>'
+    return (f'<path class="{css_class}" d="{outline}" fill="{fill}" stroke="{stroke}" stroke-width="1.3"{dash}/>'
             f'<path d="{rim}" fill="none" stroke="{stroke}" stroke-width="1.3"{dash}/>')
 
 
-def _box(x: float, y: float, w: float, h: float, fill: str, stroke: str) -> str:
-    return (f'<rect class="shape" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="5" '
+def _box(x: float, y: float, w: float, h: float, fill: str, stroke: str, css_class: str = "shape") -> str:
+    return (f'<rect class="{css_class}" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="5" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="1.3"/>')
 
 
@@ -695,10 +729,10 @@ def _legend(graph: LineageGraph, y: float) -> tuple[str, float]:
     for kind, text in items:
         if kind == "table" or kind == "external":
             fill, stroke = _EXTERNAL_COLOURS if kind == "external" else _TABLE_COLOURS
-            parts.append(_cylinder(x, y + 1, 14, 16, fill, stroke, kind == "external").replace('class="shape" ', ""))
+            parts.append(_cylinder(x, y + 1, 14, 16, fill, stroke, kind == "external", "legend-icon"))
         else:
             fill, stroke = STATUS_COLOURS.get(kind, _NOTEBOOK_COLOURS)
-            parts.append(_box(x, y + 3, 18, 12, fill, stroke).replace('class="shape" ', ""))
+            parts.append(_box(x, y + 3, 18, 12, fill, stroke, "legend-icon"))
         parts.append(_text(x + 24, y + 13, text, 11, colour=_MUTED_TEXT, anchor="start"))
         x += 24 + len(text) * _SMALL_CHAR + 16
     parts.append("</g>")
@@ -722,8 +756,9 @@ def _svg(graph: LineageGraph) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
         f'viewBox="0 0 {_n(width)} {_n(height)}" role="img" aria-label="Lineage graph">',
         f"<title>Lineage: {len(graph.notebooks)} notebooks, {len(graph.tables)} tables</title>",
-        f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
-        f'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{_EDGE_COLOUR}"/></marker></defs>',
+        f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8" markerUnits="userSpaceOnUse" orient="auto">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{_EDGE_COLOUR}"/></marker></defs>',
         f'<rect width="{_n(width)}" height="{_n(height)}" fill="#ffffff"/>',
         legend,
         '<g class="edges">',
