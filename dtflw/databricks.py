@@ -12,7 +12,7 @@ import posixpath
 import threading
 from typing import Any, Callable, Iterator
 
-from dtflw.errors import InvalidArgumentError, RuntimeNotAvailableError
+from dtflw.errors import RuntimeNotAvailableError
 
 _lock = threading.Lock()
 _runtime: dict[str, Any] = {"spark": None, "dbutils": None, "spark_factory": None}

@@ -11,7 +11,7 @@ import contextvars
 import threading
 import types
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import dtflw.databricks as db
 from dtflw.callee import share_arguments as _share
@@ -22,6 +22,7 @@ from dtflw.notebook import NotebookBuilder, NotebookSpec
 from dtflw.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.redaction import redact_args, redact_text
 from dtflw.storage.base import Storage
+from dtflw.scoped import scoped
 from dtflw.tables import TableCatalog
 
 if TYPE_CHECKING:
@@ -33,18 +34,12 @@ if TYPE_CHECKING:
 _declared_flows: contextvars.ContextVar[list["Flow"] | None] = contextvars.ContextVar("dtflw_declare_only", default=None)
 
 
-@contextlib.contextmanager
-def declare_only() -> Iterator[list["Flow"]]:
+def declare_only() -> contextlib.AbstractContextManager[list["Flow"]]:
     """Within the block flows only declare: `.run()` and `flow.run()` execute nothing.
 
     Yields the list of flows created meanwhile (the CLI's plan/graph/export use it).
     """
-    flows: list[Flow] = []
-    token = _declared_flows.set(flows)
-    try:
-        yield flows
-    finally:
-        _declared_flows.reset(token)
+    return scoped(_declared_flows, [])  # type: ignore[arg-type]
 
 
 def is_declare_only() -> bool:

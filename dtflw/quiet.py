@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Iterator
+
+from dtflw.scoped import scoped
 
 _quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("dtflw_quiet", default=False)
 
 
-@contextlib.contextmanager
-def quietly() -> Iterator[None]:
+def quietly() -> contextlib.AbstractContextManager[bool]:
     """Within the block, what this context prints is dtflw's own noise."""
-    token = _quiet.set(True)
-    try:
-        yield
-    finally:
-        _quiet.reset(token)
+    return scoped(_quiet, True)
 
 
 def is_quiet() -> bool:

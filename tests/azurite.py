@@ -1,4 +1,4 @@
-"""Session-scoped Azurite for the Azure storage tests (import the fixtures into a test module).
+"""Session-scoped Azurite for the Azure storage tests (registered as a plugin by tests/conftest.py).
 
 The server is the repository's `node_modules/.bin/azurite-blob`, installed by `make test`; if it
 is missing the tests fail (they are never skipped: CI installs it). Start/stop logic lives in

@@ -8,6 +8,10 @@ from typing import Callable
 
 import pytest
 
+# Session-wide fixtures: the local SparkSession (`spark_session`, tests marked `spark`) and
+# Azurite (`azurite`, `azurite_server`, tests marked `azurite`).
+pytest_plugins = ["tests.spark_fixtures", "tests.azurite"]
+
 
 def write_parquet_stub(path: str) -> None:
     """Make `path` look like a finished Spark parquet output (a folder with `_SUCCESS`)."""

@@ -1,6 +1,6 @@
 """One local SparkSession (Delta enabled, Databricks paths mapped) shared by every Spark test.
 
-Use it with ``from tests.spark_fixtures import spark_session  # noqa: F401`` and mark the tests
+``tests/conftest.py`` registers this module as a plugin: ask for ``spark_session`` and mark the tests
 ``@pytest.mark.spark``. The fixture yields a :class:`SparkEnv`: ``.spark`` is the session with this
 env's roots mapped (re-applied on every access, so another test that remapped the process-wide
 session cannot leak into yours), ``.dbfs_root``, ``.volumes_root``, ``.cloud_root``, ``.run_dir``,

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from dtflw.local.runtime import LocalRuntime
-from tests.spark_fixtures import spark_session  # noqa: F401
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sales" / "main.py"
 
@@ -26,7 +25,7 @@ def expected_revenue(year: int) -> float:
 
 
 @pytest.mark.spark
-def test_sales_example_runs_end_to_end_and_second_run_skips(spark_session, tmp_path):  # noqa: F811
+def test_sales_example_runs_end_to_end_and_second_run_skips(spark_session, tmp_path):
     runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     summary = runtime.run_notebook(EXAMPLE, {"year": "2022"})
     assert summary.startswith(f"revenue {expected_revenue(2022):.2f} over 12 months")
@@ -46,7 +45,7 @@ def test_sales_example_runs_end_to_end_and_second_run_skips(spark_session, tmp_p
 
 
 @pytest.mark.spark
-def test_sales_dag_runs_gold_in_parallel_and_noop_rerun_skips_everything(spark_session, tmp_path):  # noqa: F811
+def test_sales_dag_runs_gold_in_parallel_and_noop_rerun_skips_everything(spark_session, tmp_path):
     dag = EXAMPLE.with_name("dag.py")
     runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     summary = runtime.run_notebook(dag, {"year": "2023"})

@@ -14,7 +14,6 @@ from dtflw.cli import main as cli_main
 from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
 from dtflw.local.report import write_report
 from dtflw.local.runtime import LocalRuntime, secrets_from_environment
-from tests.spark_fixtures import spark_session  # noqa: F401
 
 HEADER = "# Databricks notebook source\n"
 SEP = "\n# COMMAND ----------\n"
@@ -227,7 +226,7 @@ def test_cli_success_failure_and_params(project, tmp_path, capsys):
 
 
 @pytest.mark.spark
-def test_sql_cells_display_and_lazy_spark(spark_session, project, tmp_path):  # noqa: F811
+def test_sql_cells_display_and_lazy_spark(spark_session, project, tmp_path):
     runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     main = notebook(project, "main.py", """
         dbutils.widgets.text("min", "2")
@@ -251,7 +250,7 @@ def test_sql_cells_display_and_lazy_spark(spark_session, project, tmp_path):  # 
 
 
 @pytest.mark.spark
-def test_spark_paths_are_mapped_in_notebooks(spark_session, project, tmp_path):  # noqa: F811
+def test_spark_paths_are_mapped_in_notebooks(spark_session, project, tmp_path):
     runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     main = notebook(project, "main.py", """
         spark.range(4).write.format("delta").save("dbfs:/FileStore/t")

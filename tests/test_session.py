@@ -12,7 +12,7 @@ import pytest
 
 from dtflw.errors import InvalidArgumentError, RuntimeNotAvailableError
 from dtflw.local import session as sess
-from tests.spark_fixtures import SparkEnv, spark_session  # noqa: F401
+from tests.spark_fixtures import SparkEnv
 
 pytestmark = pytest.mark.spark
 

@@ -26,7 +26,6 @@ from dtflw.storage.azure import AzureStorage, init_storage
 from dtflw.storage.base import Storage
 from dtflw.testing import FakeDbutils
 from dtflw.testing.azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, Azurite, put_blobs
-from tests.azurite import azurite, azurite_server  # noqa: F401
 
 pytestmark = pytest.mark.azurite
 

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import attrs
 
@@ -28,6 +28,7 @@ from dtflw.emulated.secrets import Redactor, Secrets
 from dtflw.emulated.task_values import TaskValues
 from dtflw.emulated.widgets import Widgets
 from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
+from dtflw.scoped import scoped
 
 #: A fake notebook: gets the run's arguments, returns the exit value (``None`` means ``""``).
 Handler = Callable[[dict[str, str]], Any]
@@ -192,11 +193,8 @@ class EmulatedNotebook:
 
     def _in_frame(self, handler: Handler, frame: _Frame, args: dict[str, str]) -> Any:
         """Run the handler with ``frame`` as the current run (restored afterwards)."""
-        token = self._owner._current.set(frame)
-        try:
+        with scoped(self._owner._current, frame):
             return handler(dict(args))
-        finally:
-            self._owner._current.reset(token)
 
     @staticmethod
     def _capture(call: Callable[[], Any], outcome: _Outcome) -> None:
@@ -283,16 +281,11 @@ class EmulatedDbutils:
 
     # -- per-run state -----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def widget_overlay(self, values: Mapping[str, str]) -> Iterator[None]:
+    def widget_overlay(self, values: Mapping[str, str]) -> contextlib.AbstractContextManager[Any]:
         """Run a block (an inline `%run`) with the current widgets plus `values` as arguments."""
         frame = self._frame()
         merged = {**frame.widgets.getAll(), **_check_arguments(values)}
-        token = self._current.set(attrs.evolve(frame, widgets=Widgets(merged)))
-        try:
-            yield
-        finally:
-            self._current.reset(token)
+        return scoped(self._current, attrs.evolve(frame, widgets=Widgets(merged)))
 
     def _frame(self) -> _Frame:
         """The run active in the calling context, else the driver notebook."""

@@ -15,6 +15,7 @@ import threading
 from typing import Callable, Iterator, TextIO
 
 from dtflw.quiet import is_quiet
+from dtflw.scoped import scoped
 
 _sink: contextvars.ContextVar[io.StringIO | None] = contextvars.ContextVar("dtflw_cell_sink", default=None)
 _echo: contextvars.ContextVar[bool] = contextvars.ContextVar("dtflw_echo", default=False)
@@ -72,25 +73,14 @@ def routing_installed(redact: Callable[[str], str]) -> Iterator[None]:
                 _originals = None
 
 
-@contextlib.contextmanager
-def captured() -> Iterator[io.StringIO]:
+def captured() -> contextlib.AbstractContextManager[io.StringIO]:
     """Collect everything printed in this context (this thread and contexts copied from it)."""
-    buffer = io.StringIO()
-    token = _sink.set(buffer)
-    try:
-        yield buffer
-    finally:
-        _sink.reset(token)
+    return scoped(_sink, io.StringIO())  # type: ignore[arg-type]
 
 
-@contextlib.contextmanager
-def echoing(echo: bool) -> Iterator[None]:
+def echoing(echo: bool) -> contextlib.AbstractContextManager[bool]:
     """Also show captured output on the terminal as it is printed (the entry notebook's)."""
-    token = _echo.set(echo)
-    try:
-        yield
-    finally:
-        _echo.reset(token)
+    return scoped(_echo, echo)
 
 
 def is_echoing() -> bool:

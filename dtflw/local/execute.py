@@ -21,6 +21,7 @@ import attrs
 
 from dtflw.emulated.errors import NotebookExit
 from dtflw.local.capture import captured, is_echoing, real_stdout
+from dtflw.scoped import scoped
 from dtflw.local.records import CellRecord, NotebookRecord, Output
 from dtflw.local.source import Cell, Notebook, parse_notebook_file, parse_run_directive
 
@@ -149,26 +150,20 @@ def execute_notebook(nb: Notebook, file: Path, ns: NotebookNamespace, env: ExecE
 def _run_recorded(cell: Cell, cell_record: CellRecord, file: Path, ns: NotebookNamespace,
                   env: ExecEnv, record: NotebookRecord) -> None:
     started = time.monotonic()
-    cell_token = _current_cell.set(cell_record)
-    try:
-        with captured() as buffer:
-            buffer_token = _current_buffer.set(buffer)
-            try:
-                run_cell(cell, file, ns, env, record)
-                cell_record.status = "ok"
-            except NotebookExit:
-                cell_record.status = "exited"
-                raise
-            except BaseException as error:
-                cell_record.status = "error"
-                _record_error(error, cell, cell_record, file, record)
-                raise
-            finally:
-                _flush_stream(cell_record)
-                _current_buffer.reset(buffer_token)
-    finally:
-        _current_cell.reset(cell_token)
-        cell_record.seconds = time.monotonic() - started
+    with scoped(_current_cell, cell_record), captured() as buffer, scoped(_current_buffer, buffer):
+        try:
+            run_cell(cell, file, ns, env, record)
+            cell_record.status = "ok"
+        except NotebookExit:
+            cell_record.status = "exited"
+            raise
+        except BaseException as error:
+            cell_record.status = "error"
+            _record_error(error, cell, cell_record, file, record)
+            raise
+        finally:
+            _flush_stream(cell_record)
+            cell_record.seconds = time.monotonic() - started
 
 
 def _record_error(error: BaseException, cell: Cell, cell_record: CellRecord, file: Path,

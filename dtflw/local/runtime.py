@@ -27,6 +27,7 @@ from dtflw.local.capture import echoing, real_stderr, routing_installed
 from dtflw.local.execute import ExecEnv, execute_notebook, new_namespace
 from dtflw.local.records import NotebookRecord
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
+from dtflw.scoped import scoped
 
 NOTEBOOK_SUFFIXES = (".py", ".ipynb")
 SECRET_ENV_PREFIX = "DTFLW_SECRET__"
@@ -210,13 +211,12 @@ class LocalRuntime:
                                 parent=parent.id if parent else None)
         with self._records_lock:
             self.records.append(record)
-        token = _current_record.set(record)
         self._progress(f"started  {workspace_path}")
         try:
             notebook = parse_notebook_file(file)
             self._note_authorities(file)
             env = ExecEnv(self.dbutils, self.spark, self.resolve_include)
-            with echoing(parent is None and self.echo):
+            with scoped(_current_record, record), echoing(parent is None and self.echo):
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
             record.exit_value = exit_.value
@@ -227,8 +227,6 @@ class LocalRuntime:
             record.finish("failed", self.dbutils.redactor.redact(f"{type(error).__name__}: {_reason(error)}"))
             self._progress(f"FAILED   {workspace_path} ({record.seconds:.1f} s): {record.error}")
             raise
-        finally:
-            _current_record.reset(token)
         record.finish("succeeded")
         self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
         return None
