@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from dtflw import init_flow
-from dtflw.graph import build_lineage
+from dtflw.lineage.graph import build_lineage
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 

@@ -4,10 +4,13 @@ Driver notebooks declare which notebook reads and writes which table (`init_flow
 notebooks read what they were given (`init_args`, `init_inputs`, `init_outputs`).
 """
 
-from dtflw.callee import init_args, init_inputs, init_outputs
+from dtflw.declare.builder import NotebookBuilder
+from dtflw.declare.callee import init_args, init_inputs, init_outputs
+from dtflw.declare.flow import Flow, init_flow
 from dtflw.errors import (
     DtflwError,
     FlowDefinitionError,
+    FlowRunError,
     InvalidArgumentError,
     MissingInputError,
     MissingOutputError,
@@ -17,15 +20,26 @@ from dtflw.errors import (
     SchemaMismatchError,
     StorageError,
 )
-from dtflw.flow import Flow, FlowContext, init_flow
+from dtflw.lineage.graph import LineageGraph
 from dtflw.logger import Logger
-from dtflw.notebook import NotebookBuilder, NotebookSpec
+from dtflw.model.results import FlowRunResult, NotebookResult
+from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
+from dtflw.model.status import PlanAction, RunStatus
+from dtflw.run.context import FlowContext, NotebookRunner
+from dtflw.run.decide import Decision, Plan
+from dtflw.run.events import FlowEvent
+from dtflw.run.history import RunRecord
+from dtflw.run.notify import WebhookNotifier
+from dtflw.run.options import RunOptions
 
 __version__ = "0.7.0"
 
 __all__ = [
     "__version__", "init_flow", "init_args", "init_inputs", "init_outputs", "Flow", "FlowContext",
-    "Logger", "NotebookBuilder", "NotebookSpec", "DtflwError", "FlowDefinitionError",
-    "InvalidArgumentError", "MissingInputError", "MissingOutputError", "NotebookRunError",
-    "NotebookTimeoutError", "RuntimeNotAvailableError", "SchemaMismatchError", "StorageError",
+    "Logger", "NotebookBuilder", "NotebookSpec", "InputSpec", "OutputSpec", "NotebookRunner", "RunOptions",
+    "FlowRunResult", "NotebookResult", "RunStatus", "PlanAction", "Plan", "Decision", "FlowEvent",
+    "RunRecord", "LineageGraph", "WebhookNotifier",
+    "DtflwError", "FlowDefinitionError", "FlowRunError", "InvalidArgumentError", "MissingInputError",
+    "MissingOutputError", "NotebookRunError", "NotebookTimeoutError", "RuntimeNotAvailableError",
+    "SchemaMismatchError", "StorageError",
 ]

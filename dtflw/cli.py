@@ -141,7 +141,7 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def history_command(args: argparse.Namespace) -> int:
-    from dtflw.history import HistoryStore
+    from dtflw.run.history import HistoryStore
     from dtflw.local.runtime import LocalDbutils, LocalRuntime
     from dtflw.storage import storage_from_url
 

@@ -6,7 +6,7 @@ involved. Secrets never appear in messages: callers pass already-redacted argume
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping, Protocol, Sequence
 
 
 class DtflwError(Exception):
@@ -90,11 +90,13 @@ class NotebookRunError(DtflwError):
         message: str,
         args: Mapping[str, str] | None = None,
         status: str = "FAILED",
+        attempts: int = 1,
     ) -> None:
         self.notebook = notebook
         self.arguments = dict(args or {})
         self.reason = message
         self.status = status
+        self.attempts = attempts
         shown = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
         super().__init__(
             f"com.databricks.WorkflowException: com.databricks.NotebookExecutionException: {status}: "
@@ -105,11 +107,45 @@ class NotebookRunError(DtflwError):
 class NotebookTimeoutError(NotebookRunError):
     """A callee notebook ran longer than its timeout and was abandoned."""
 
-    def __init__(self, notebook: str, timeout_seconds: float, args: Mapping[str, str] | None = None):
+    def __init__(self, notebook: str, timeout_seconds: float, args: Mapping[str, str] | None = None) -> None:
         self.timeout_seconds = timeout_seconds
-        super().__init__(
-            notebook, f"timed out after {timeout_seconds:g} seconds", args, status="CANCELED"
-        )
+        super().__init__(notebook, f"timed out after {timeout_seconds:g} seconds", args, status="CANCELED")
+
+
+class _NotebookOutcome(Protocol):
+    @property
+    def notebook(self) -> str: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+class _RunOutcome(Protocol):
+    """What FlowRunError reads of a `dtflw.model.FlowRunResult` (kept structural: errors is a leaf)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def failed(self) -> Sequence[_NotebookOutcome]: ...
+
+    @property
+    def upstream_failed(self) -> Sequence[_NotebookOutcome]: ...
+
+    def __iter__(self) -> Iterator[_NotebookOutcome]: ...
+
+    def __getitem__(self, notebook: str) -> _NotebookOutcome: ...
+
+
+class FlowRunError(DtflwError):
+    """Some notebooks of a flow run failed; `.result` (a FlowRunResult) has every notebook's outcome."""
+
+    def __init__(self, result: _RunOutcome) -> None:
+        self.result = result
+        lines = [f"- '{r.notebook}': {r.error}" for r in result.failed]
+        blocked = [r.notebook for r in result.upstream_failed]
+        tail = f"\nNot run because an upstream notebook failed: {', '.join(blocked)}." if blocked else ""
+        super().__init__(f"Flow run {result.run_id}: {len(lines)} notebook(s) failed:\n" + "\n".join(lines) + tail)
 
 
 class StorageError(DtflwError):

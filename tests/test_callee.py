@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dtflw
-from dtflw.callee import Arg, Input, Output, share_arguments, shared_arguments
+from dtflw.declare.callee import Arg, Input, Output, share_arguments, shared_arguments
 from dtflw.errors import InvalidArgumentError
 
 

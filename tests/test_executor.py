@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dtflw import FlowDefinitionError, init_flow
-from dtflw.results import FlowRunError
+from dtflw.errors import FlowRunError
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 from tests.conftest import write_parquet_stub

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from dtflw import InvalidArgumentError, init_flow
-from dtflw.graph import Edge, LineageGraph, Node, build_lineage, statuses_of
-from dtflw.plan import task_keys
-from dtflw.results import FlowRunResult, NotebookResult
+from dtflw.lineage.graph import Edge, LineageGraph, Node, build_lineage, statuses_of
+from dtflw.model.dag import task_keys
+from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 
@@ -355,7 +355,7 @@ def test_save_rejects_unknown_suffixes_listing_the_supported_ones(flow, tmp_path
 
 
 def test_png_without_graphviz_says_graphviz_is_needed(flow, tmp_path, monkeypatch):
-    monkeypatch.setattr("dtflw.graph.shutil.which", lambda name: None)
+    monkeypatch.setattr("dtflw.lineage.graph.shutil.which", lambda name: None)
     graph = build_lineage(declare_shop(flow))
     with pytest.raises(InvalidArgumentError, match=r"PNG output needs Graphviz.*'dot'.*\.svg"):
         graph.save(tmp_path / "lineage.png")

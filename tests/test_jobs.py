@@ -13,8 +13,8 @@ from databricks.sdk.service.jobs import JobSettings, RunIf, Source
 
 from dtflw import init_flow
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError
-from dtflw.jobs import bundle_yaml, job_settings, to_yaml
-from dtflw.notebook import NotebookSpec
+from dtflw.export import bundle_yaml, job_settings, to_yaml
+from dtflw.model.specs import NotebookSpec
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 

@@ -10,9 +10,9 @@ import pytest
 
 from dtflw import init_flow
 from dtflw.errors import InvalidArgumentError
-from dtflw.notify import WebhookNotifier
-from dtflw.progress import ProgressTable
-from dtflw.results import FlowRunError
+from dtflw.run.notify import WebhookNotifier
+from dtflw.run.progress import ProgressTable
+from dtflw.errors import FlowRunError
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 from tests.conftest import write_parquet_stub
@@ -102,8 +102,8 @@ def test_validation():
 
 
 def test_progress_table_tracks_states():
-    from dtflw.executor import FlowEvent
-    from dtflw.results import NotebookResult
+    from dtflw.run.events import FlowEvent
+    from dtflw.model.results import NotebookResult
 
     table = ProgressTable(["a", "b"])
     table(FlowEvent("notebook_start", "r", "f", "a"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dtflw.errors import InvalidArgumentError, SchemaMismatchError
-from dtflw.schema import Schema, normalise_type, parse_ddl, to_schema
+from dtflw.model.schema import Schema, normalise_type, parse_ddl, to_schema
 
 FOUND = [("id", "int"), ("name", "string"), ("price", "decimal(10,2)")]
 

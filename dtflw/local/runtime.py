@@ -24,7 +24,7 @@ from dtflw.emulated.errors import NotebookExit
 from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.errors import InvalidArgumentError, NotebookRunError
 from dtflw.local.capture import echoing, real_stderr, routing_installed
-from dtflw.local.execute import ExecEnv, execute_notebook, new_namespace
+from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace
 from dtflw.local.records import NotebookRecord
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
 from dtflw.scoped import scoped
@@ -159,7 +159,7 @@ class LocalRuntime:
         Driver cells after the declarations that fail (a preview needing data that is not there)
         end the driver early; what was declared up to then is returned.
         """
-        from dtflw.flow import declare_only
+        from dtflw.declare.mode import declare_only
 
         progress, self.progress, echo, self.echo = self.progress, False, self.echo, False
         try:
@@ -285,7 +285,7 @@ class LocalRuntime:
         register_cloud_authority(self._spark, authority, self.path_map)
 
     def _display_hook(self, df: Any) -> None:
-        from dtflw.local.execute import display
+        from dtflw.local.interpreter import display
 
         display(df)
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 import dtflw.databricks as db
-from dtflw.flow import Flow, init_flow
+from dtflw.declare.flow import Flow, init_flow
 from dtflw.storage.local import LocalStorage
 from dtflw.testing.fake_dbutils import FakeDbutils
 

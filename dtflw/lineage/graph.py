@@ -15,26 +15,25 @@ import shutil
 import subprocess
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import attrs
 
 from dtflw.errors import DtflwError, InvalidArgumentError
-from dtflw.notebook import NotebookSpec
-from dtflw.plan import task_keys
-
-if TYPE_CHECKING:
-    from dtflw.results import FlowRunResult
+from dtflw.model.dag import task_keys
+from dtflw.model.results import FlowRunResult
+from dtflw.model.specs import NotebookSpec
+from dtflw.model.status import RunStatus
 
 NOTEBOOK = "notebook"
 TABLE = "table"
 
 # fill, stroke per status; statuses not listed here ("running", "pending", "not run") look plain.
 STATUS_COLOURS: Mapping[str, tuple[str, str]] = {
-    "succeeded": ("#d3f9d8", "#2f9e44"),
-    "skipped": ("#e9ecef", "#868e96"),
-    "failed": ("#ffe3e3", "#e03131"),
-    "upstream_failed": ("#ffe8cc", "#f76707"),
+    RunStatus.SUCCEEDED.value: ("#d3f9d8", "#2f9e44"),
+    RunStatus.SKIPPED.value: ("#e9ecef", "#868e96"),
+    RunStatus.FAILED.value: ("#ffe3e3", "#e03131"),
+    RunStatus.UPSTREAM_FAILED.value: ("#ffe8cc", "#f76707"),
 }
 PLAIN_STATUSES = ("running", "pending", "not run")
 KNOWN_STATUSES = (*STATUS_COLOURS, *PLAIN_STATUSES)
@@ -192,9 +191,9 @@ def build_lineage(specs: Sequence[NotebookSpec], keys: Mapping[int, str] | None 
     return LineageGraph(tuple(nodes.values()), tuple(edges))
 
 
-def statuses_of(result: "FlowRunResult") -> dict[int, str]:
+def statuses_of(result: FlowRunResult) -> dict[int, str]:
     """Statuses by declaration index from a `FlowRunResult`, for `build_lineage(statuses=...)`."""
-    return {r.index: r.status for r in result if r.index >= 0}
+    return {i: s.value for i, s in result.statuses().items()}
 
 
 def _check_specs(specs: Any) -> list[NotebookSpec]:

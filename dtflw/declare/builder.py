@@ -1,4 +1,4 @@
-"""The fluent notebook builder and the frozen NotebookSpec it produces.
+"""The fluent notebook builder: collects one notebook's declarations into a NotebookSpec.
 
 The builder only collects declarations (validated as they come); `.run()` declares the spec on
 its flow and executes it at once (dtflw 0.6.x semantics), `.add()` declares it for a later
@@ -7,52 +7,34 @@ its flow and executes it at once (dtflw 0.6.x semantics), `.add()` declares it f
 
 from __future__ import annotations
 
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
-
-import attrs
+from typing import Any, Mapping, Protocol
 
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
-from dtflw.schema import to_schema
+from dtflw.model.schema import to_schema
+from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
+from dtflw.run.context import FlowContext
 from dtflw.storage.base import has_glob
-from dtflw.tables import InputSpec, OutputSpec, check_name
-
-if TYPE_CHECKING:
-    from dtflw.flow import Flow
+from dtflw.declare.catalog import TableCatalog
 
 
-def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(value))
+class Declarations(Protocol):
+    """What a builder needs of its flow: the context, the catalogue, declaring and running a spec."""
 
+    @property
+    def ctx(self) -> FlowContext: ...
 
-@attrs.frozen(eq=False)
-class NotebookSpec:
-    """Everything declared about one notebook run; immutable once declared."""
+    @property
+    def catalog(self) -> TableCatalog: ...
 
-    index: int
-    path: str  # as declared (passed to dbutils.notebook.run)
-    abs_path: str  # workspace path
-    project_path: str  # path below the project folder (drives default output paths)
-    args: Mapping[str, str] = attrs.field(converter=_frozen_map, factory=dict)
-    inputs: tuple[InputSpec, ...] = ()
-    outputs: tuple[OutputSpec, ...] = ()
-    timeout: int = 0
-    retries: int = 0
-    retry_backoff_seconds: float = 0.0
-    tags: frozenset[str] = frozenset()
+    def _declare(self, builder: NotebookBuilder) -> NotebookSpec: ...
 
-    def widget_values(self) -> dict[str, str]:
-        """What the callee receives: args, `<input>_in` paths and `<output>_out` paths."""
-        values = dict(self.args)
-        values.update({i.widget: i.path for i in self.inputs})
-        values.update({o.widget: o.path for o in self.outputs})
-        return values
+    def _run_spec(self, spec: NotebookSpec, is_lazy: bool = False, strict: bool = False) -> str | None: ...
 
 
 class NotebookBuilder:
     """Fluent declaration of one notebook: `.args().input().output()` then `.run()` or `.add()`."""
 
-    def __init__(self, flow: "Flow", path: str) -> None:
+    def __init__(self, flow: Declarations, path: str) -> None:
         check_notebook_path(path)
         self._flow = flow
         self._path = path
@@ -220,7 +202,7 @@ class NotebookBuilder:
     # ---- actions --------------------------------------------------------------------------
     def add(self) -> "NotebookBuilder":
         """Declare the notebook for a later `flow.run()` without running it."""
-        self._flow.declare(self)
+        self._flow._declare(self)
         return self
 
     def run(self, is_lazy: bool = False, strict_validation: bool = False) -> str | None:
@@ -233,8 +215,8 @@ class NotebookBuilder:
             raise InvalidArgumentError(
                 f"Notebook '{self._path}': is_lazy and strict_validation must be True or False."
             )
-        spec = self._flow.declare(self)
-        self._last_result = self._flow.run_spec(spec, is_lazy=is_lazy, strict=strict_validation)
+        spec = self._flow._declare(self)
+        self._last_result = self._flow._run_spec(spec, is_lazy=is_lazy, strict=strict_validation)
         return self._last_result
 
     def share_arguments(self) -> "NotebookBuilder":
@@ -251,21 +233,6 @@ class NotebookBuilder:
         lines.append("Outputs:")
         lines += [f"\t'{o.alias}': '{o.path}'" for o in self._outputs.values()]
         print("\n".join(lines))
-
-
-def check_notebook_path(path: Any) -> str:
-    """A notebook path: non-empty, no whitespace, no empty segments, `..` only as a whole segment."""
-    if not isinstance(path, str) or not path.strip():
-        raise FlowDefinitionError(f"Notebook path must be a non-empty string, got {path!r}.")
-    if any(ch.isspace() for ch in path):
-        raise FlowDefinitionError(f"Notebook path {path!r} is invalid: it must not contain whitespace.")
-    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
-    for segment in segments:
-        if segment == "" or (".." in segment and segment != ".."):
-            raise FlowDefinitionError(
-                f"Notebook path {path!r} is invalid: empty segment or '..' inside a name."
-            )
-    return path
 
 
 # dtflw 0.6.x name of the builder.

@@ -1,6 +1,6 @@
 """Running one declared notebook: check inputs, maybe skip, call the runner, check outputs.
 
-Eager `.run()` and the DAG executor both call `run_one`, so a notebook behaves the same way
+Eager `.run()` and the DAG scheduler both call `run_one`, so a notebook behaves the same way
 whichever way it is started. While a notebook runs, each of its outputs carries a pending
 marker; only a successful, validated run removes it, so a failed run never leaves an output
 that a later lazy run mistakes for complete.
@@ -9,51 +9,32 @@ that a later lazy run mistakes for complete.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import Callable
 
 import attrs
 
-from dtflw.errors import (
-    MissingInputError,
-    MissingOutputError,
-    NotebookRunError,
-    SchemaMismatchError,
-)
+from dtflw.errors import MissingInputError, MissingOutputError, NotebookRunError, SchemaMismatchError
+from dtflw.model.specs import NotebookSpec
+from dtflw.model.status import RunStatus
+from dtflw.run.context import FlowContext
 from dtflw.storage.base import has_glob
 
-if TYPE_CHECKING:
-    from dtflw.flow import FlowContext
-    from dtflw.notebook import NotebookSpec
-
-
-class NotebookRunner(Protocol):
-    """Starts a notebook and returns its exit value (Databricks' `dbutils.notebook.run` contract)."""
-
-    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None: ...
-
-
-@attrs.frozen
-class DbutilsRunner:
-    """Runs notebooks with `dbutils.notebook.run` — real, local (`LocalDbutils`) or fake."""
-
-    dbutils: Any
-
-    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None:
-        return self.dbutils.notebook.run(path, timeout_seconds, arguments)
+# Hears about each failed attempt that is retried: (attempt, started, reason).
+RetryCallback = Callable[[int, float, str], None]
 
 
 @attrs.frozen
 class RunOutcome:
     """What happened to one notebook: status, exit value, why, attempts and seconds taken."""
 
-    status: str  # "succeeded" | "skipped"
+    status: RunStatus = attrs.field(converter=RunStatus)  # succeeded or skipped
     exit_value: str | None = None
     reason: str = ""
     attempts: int = 0
     seconds: float = 0.0
 
 
-def resolve_input_values(ctx: "FlowContext", spec: "NotebookSpec") -> dict[str, str]:
+def resolve_input_values(ctx: FlowContext, spec: NotebookSpec) -> dict[str, str]:
     """Check that every input exists; optional missing inputs become "". Raises MissingInputError."""
     values: dict[str, str] = {}
     for inp in spec.inputs:
@@ -71,12 +52,12 @@ def resolve_input_values(ctx: "FlowContext", spec: "NotebookSpec") -> dict[str, 
     return values
 
 
-def outputs_exist(ctx: "FlowContext", spec: "NotebookSpec") -> bool:
+def outputs_exist(ctx: FlowContext, spec: NotebookSpec) -> bool:
     """True when every declared output exists and is complete (vacuously true without outputs)."""
     return all(ctx.storage.exists(o.path) for o in spec.outputs)
 
 
-def validate_outputs(ctx: "FlowContext", spec: "NotebookSpec", strict: bool,
+def validate_outputs(ctx: FlowContext, spec: NotebookSpec, strict: bool,
                      known_present: bool = False) -> None:
     """Each output must exist and, when columns were declared, match them."""
     for out in spec.outputs:
@@ -91,8 +72,8 @@ def validate_outputs(ctx: "FlowContext", spec: "NotebookSpec", strict: bool,
         ctx.logger.debug(f"Output '{out.alias}': '{out.path}'")
 
 
-def call_notebook(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str],
-                  on_retry: Callable[[int, float, str], None] | None = None) -> tuple[str | None, int]:
+def call_notebook(ctx: FlowContext, spec: NotebookSpec, values: dict[str, str],
+                  on_retry: RetryCallback | None = None) -> tuple[str | None, int]:
     """Call the runner, retrying as declared; the final failure becomes NotebookRunError.
 
     `on_retry(attempt, started, reason)` hears about each failed attempt that is retried.
@@ -112,25 +93,23 @@ def call_notebook(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, st
             time.sleep(spec.retry_backoff_seconds * attempt)
 
 
-def as_run_error(ctx: "FlowContext", spec: "NotebookSpec", error: BaseException,
+def as_run_error(ctx: FlowContext, spec: NotebookSpec, error: BaseException,
                  values: dict[str, str], attempts: int) -> NotebookRunError:
     """Wrap a callee failure, keeping its message but never a secret value."""
     reason = error.reason if isinstance(error, NotebookRunError) else f"{type(error).__name__}: {error}"
     if attempts > 1:
         reason = f"{reason} (after {attempts} attempts)"
     status = error.status if isinstance(error, NotebookRunError) else "FAILED"
-    wrapped = NotebookRunError(spec.path, ctx.redact_text(reason), ctx.redact(values), status=status)
-    wrapped.attempts = attempts  # type: ignore[attr-defined]
-    return wrapped
+    return NotebookRunError(spec.path, ctx.redact_text(reason), ctx.redact(values), status=status, attempts=attempts)
 
 
-def call_values(ctx: "FlowContext", spec: "NotebookSpec") -> dict[str, str]:
+def call_values(ctx: FlowContext, spec: NotebookSpec) -> dict[str, str]:
     """The widgets a notebook gets: args, checked input paths and output paths."""
     return {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
 
 
-def execute_spec(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str], strict: bool,
-                 on_retry: Callable[[int, float, str], None] | None = None) -> tuple[str | None, int]:
+def execute_spec(ctx: FlowContext, spec: NotebookSpec, values: dict[str, str], strict: bool,
+                 on_retry: RetryCallback | None = None) -> tuple[str | None, int]:
     """Mark outputs pending, call the notebook (with retries), validate outputs, clear the marks.
 
     Any failure leaves the pending marks in place, so the outputs never look complete.
@@ -146,14 +125,14 @@ def execute_spec(ctx: "FlowContext", spec: "NotebookSpec", values: dict[str, str
     return exit_value, attempts
 
 
-def run_one(ctx: "FlowContext", spec: "NotebookSpec", lazy: bool, strict: bool) -> RunOutcome:
+def run_one(ctx: FlowContext, spec: NotebookSpec, lazy: bool, strict: bool) -> RunOutcome:
     """Run (or lazily skip) one notebook and validate its outputs (eager `.run()`)."""
     started = time.monotonic()
     values = call_values(ctx, spec)
     if lazy and outputs_exist(ctx, spec):
         ctx.logger.log(f"Skipped run: '{spec.abs_path}'")
         validate_outputs(ctx, spec, strict, known_present=True)
-        return RunOutcome("skipped", None, "all outputs exist", 0, time.monotonic() - started)
+        return RunOutcome(RunStatus.SKIPPED, None, "all outputs exist", 0, time.monotonic() - started)
     ctx.logger.log(f"Running: '{spec.abs_path}'")
     exit_value, attempts = execute_spec(ctx, spec, values, strict)
-    return RunOutcome("succeeded", exit_value, "", attempts, time.monotonic() - started)
+    return RunOutcome(RunStatus.SUCCEEDED, exit_value, "", attempts, time.monotonic() - started)

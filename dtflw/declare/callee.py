@@ -7,31 +7,11 @@ up the values the driver last sent it, shared through `spark.conf` as dtflw 0.6.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError
-
-SHARED_ARGUMENTS_PREFIX = "dtflw.shared_arguments."
-
-
-def share_arguments(notebook_abs_path: str, values: Mapping[str, str]) -> None:
-    """Remember the widget values a driver sends to `notebook_abs_path`."""
-    db.set_runtime_config_property(SHARED_ARGUMENTS_PREFIX + notebook_abs_path, json.dumps(dict(values)))
-
-
-def shared_arguments(notebook_abs_path: str) -> dict[str, str]:
-    """The widget values last shared for `notebook_abs_path` ({} when none)."""
-    raw = db.get_runtime_config_property(SHARED_ARGUMENTS_PREFIX + notebook_abs_path)
-    if not raw:
-        return {}
-    try:
-        loaded = json.loads(raw)
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-
+from dtflw.sharing import share_arguments, shared_arguments
 
 class Arg:
     """A value a notebook received: `.name`, `.value` (a string) and `.has_value`."""
@@ -127,6 +107,10 @@ def _shared_for_this_notebook(dbutils: Any) -> dict[str, str]:
         return shared_arguments(db.get_this_notebook_abs_path(dbutils))
     except Exception:  # no context available (e.g. serverless restrictions): nothing shared
         return {}
+
+
+__all__ = ["Arg", "Input", "Output", "init_args", "init_inputs", "init_outputs", "share_arguments",
+           "shared_arguments"]
 
 
 def init_args(*values: Any) -> dict[str, Arg]:

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import attrs
 
+from dtflw.model.status import RunStatus
 from dtflw.storage.base import Storage
 
 HISTORY_DIR = "_dtflw/history"
@@ -51,7 +52,7 @@ class RunRecord:
     key: str
     notebook: str
     attempt: int
-    status: str  # succeeded | skipped | failed | upstream_failed
+    status: RunStatus = attrs.field(converter=RunStatus)
     args: Mapping[str, str] = attrs.field(factory=dict)
     inputs: tuple[TableVersion, ...] = ()
     outputs: tuple[TableVersion, ...] = ()
@@ -69,6 +70,7 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         doc = attrs.asdict(self)
+        doc["status"] = self.status.value
         doc["args"] = dict(self.args)
         doc["started_at"], doc["ended_at"] = _iso(self.started), _iso(self.ended)
         return doc

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import html
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dtflw.executor import FlowEvent
+from dtflw.model.results import NotebookResult
+from dtflw.model.status import FlowEventName, RunStatus
+from dtflw.run.events import FlowEvent
+
+_COLOURS = {RunStatus.SUCCEEDED.value: "#c8f7c5", RunStatus.FAILED.value: "#f8c4c4",
+            RunStatus.UPSTREAM_FAILED.value: "#fde3c0", RunStatus.SKIPPED.value: "#e8e8e8", "running": "#cfe3ff"}
 
 
 def _display_handle() -> Any:
@@ -32,23 +36,21 @@ class ProgressTable:
         self.started: dict[str, float] = {}
         self._handle = _display_handle()
 
-    def __call__(self, event: "FlowEvent") -> None:
-        if event.notebook is not None and event.name == "notebook_start":
+    def __call__(self, event: FlowEvent) -> None:
+        if event.notebook is not None and event.name is FlowEventName.NOTEBOOK_START:
             self.started[event.notebook] = time.monotonic()
             self.states[event.notebook] = ("running", "")
-        elif event.notebook is not None and event.name == "notebook_end":
+        elif event.notebook is not None and isinstance(event.result, NotebookResult):
             result = event.result
-            self.states[event.notebook] = (result.status, result.error or result.reason)
+            self.states[event.notebook] = (result.status.value, result.error or result.reason)
         if self._handle is not None:
             from IPython.display import HTML  # type: ignore[import-not-found]
 
             self._handle.update(HTML(self.to_html()))
 
     def to_html(self) -> str:
-        colours = {"succeeded": "#c8f7c5", "failed": "#f8c4c4", "upstream_failed": "#fde3c0",
-                   "skipped": "#e8e8e8", "running": "#cfe3ff"}
         rows = "".join(
-            f"<tr style='background:{colours.get(state, '#fff')}'><td>{html.escape(nb)}</td>"
+            f"<tr style='background:{_COLOURS.get(state, '#fff')}'><td>{html.escape(nb)}</td>"
             f"<td>{state}</td><td>{html.escape(detail)}</td></tr>"
             for nb, (state, detail) in self.states.items()
         )

@@ -12,14 +12,19 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from dtflw.errors import InvalidArgumentError
+from dtflw.model.results import FlowRunResult
+from dtflw.model.status import FlowEventName
+from dtflw.run.events import FlowEvent
 
-if TYPE_CHECKING:
-    from dtflw.executor import FlowEvent
-    from dtflw.flow import Flow
+
+class HookTarget(Protocol):
+    """Anything with `on(event, callback)`, e.g. a `Flow`."""
+
+    def on(self, event: str, callback: Callable[[FlowEvent], Any]) -> None: ...
 
 NOTIFY_ON = ("start", "success", "failure")
 
@@ -43,7 +48,7 @@ class WebhookNotifier:
         parts = urlsplit(self._url)
         return f"WebhookNotifier(url='{parts.scheme}://{parts.netloc}/…', on={self.on!r})"
 
-    def attach(self, flow: "Flow") -> "WebhookNotifier":
+    def attach(self, flow: HookTarget) -> WebhookNotifier:
         """Register on the events this notifier cares about."""
         if "start" in self.on:
             flow.on("flow_start", self)
@@ -51,23 +56,23 @@ class WebhookNotifier:
             flow.on("flow_end", self)
         return self
 
-    def __call__(self, event: "FlowEvent") -> None:
+    def __call__(self, event: FlowEvent) -> None:
         text = self.message(event)
         if text is not None:
             self.post({"text": text})
 
-    def message(self, event: "FlowEvent") -> str | None:
+    def message(self, event: FlowEvent) -> str | None:
         """The text for `event`, or None when this notifier stays silent about it."""
-        if event.name == "flow_start" and "start" in self.on:
+        if event.name is FlowEventName.FLOW_START and "start" in self.on:
             return f"dtflw: flow '{event.flow}' started (run {event.run_id})."
-        if event.name != "flow_end" or event.result is None:
+        if event.name is not FlowEventName.FLOW_END or not isinstance(event.result, FlowRunResult):
             return None
         result = event.result
         if result.ok and "success" in self.on:
             return f"dtflw: flow '{event.flow}' succeeded (run {event.run_id}, {len(result)} notebooks)."
         if not result.ok and "failure" in self.on:
             lines = [f"• {r.notebook}: {r.error}" for r in result.failed]
-            blocked = [r.notebook for r in result if r.status == "upstream_failed"]
+            blocked = [r.notebook for r in result.upstream_failed]
             tail = [f"Not run (upstream failed): {', '.join(blocked)}"] if blocked else []
             return "\n".join([f"dtflw: flow '{event.flow}' FAILED (run {event.run_id})", *lines, *tail])
         return None

@@ -6,11 +6,10 @@ from typing import Iterator, Mapping
 
 import attrs
 
-from dtflw.errors import DtflwError
+from dtflw.model.status import RunStatus
 from dtflw.render import html_table, text_table
 
-STATUSES = ("succeeded", "skipped", "failed", "upstream_failed")
-HEADER = ("notebook", "status", "time", "detail")
+RESULT_HEADER = ("notebook", "status", "time", "detail")
 
 
 @attrs.frozen
@@ -19,7 +18,7 @@ class NotebookResult:
 
     key: str
     notebook: str
-    status: str
+    status: RunStatus = attrs.field(converter=RunStatus)
     reason: str = ""
     attempts: int = 0
     seconds: float = 0.0
@@ -53,30 +52,27 @@ class FlowRunResult:
 
     @property
     def failed(self) -> list[NotebookResult]:
-        return [r for r in self.results if r.status == "failed"]
+        return [r for r in self.results if r.status is RunStatus.FAILED]
 
-    def by_status(self) -> Mapping[str, list[str]]:
-        out: dict[str, list[str]] = {s: [] for s in STATUSES}
+    @property
+    def upstream_failed(self) -> list[NotebookResult]:
+        return [r for r in self.results if r.status is RunStatus.UPSTREAM_FAILED]
+
+    def by_status(self) -> Mapping[RunStatus, list[str]]:
+        out: dict[RunStatus, list[str]] = {s: [] for s in RunStatus}
         for r in self.results:
-            out.setdefault(r.status, []).append(r.notebook)
+            out[r.status].append(r.notebook)
         return out
 
+    def statuses(self) -> dict[int, RunStatus]:
+        """Status by declaration index (what `build_lineage(statuses=...)` takes)."""
+        return {r.index: r.status for r in self.results if r.index >= 0}
+
     def rows(self) -> list[tuple[str, str, str, str]]:
-        return [(r.notebook, r.status, f"{r.seconds:.1f}s", r.error or r.reason) for r in self.results]
+        return [(r.notebook, r.status.value, f"{r.seconds:.1f}s", r.error or r.reason) for r in self.results]
 
     def __str__(self) -> str:
-        return text_table(HEADER, self.rows())
+        return text_table(RESULT_HEADER, self.rows())
 
     def _repr_html_(self) -> str:
-        return html_table(HEADER, self.rows())
-
-
-class FlowRunError(DtflwError):
-    """Some notebooks of a flow run failed; `.result` has every notebook's outcome."""
-
-    def __init__(self, result: FlowRunResult) -> None:
-        self.result = result
-        lines = [f"- '{r.notebook}': {r.error}" for r in result.failed]
-        skipped = [r.notebook for r in result.results if r.status == "upstream_failed"]
-        tail = f"\nNot run because an upstream notebook failed: {', '.join(skipped)}." if skipped else ""
-        super().__init__(f"Flow run {result.run_id}: {len(lines)} notebook(s) failed:\n" + "\n".join(lines) + tail)
+        return html_table(RESULT_HEADER, self.rows())

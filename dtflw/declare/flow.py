@@ -1,0 +1,235 @@
+"""Flow: the declared notebooks of a pipeline, their table catalogue, and running them.
+
+`flow.notebook(path)` returns a builder; `.run()` declares and runs it at once (dtflw 0.6.x),
+`.add()` only declares it. `flow[table]` is the path of the latest evaluated table.
+
+The Flow holds declarations; runs belong to the run layer. `flow.run()` hands the pending specs,
+the context and the options to `DagRun` and applies the `FlowRunResult` that comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from typing import Any, Callable, Mapping
+
+from dtflw.declare.builder import NotebookBuilder
+from dtflw.declare.catalog import TableCatalog
+from dtflw.declare.mode import is_declare_only, register_flow
+from dtflw.declare.plugins import FlowPluginBase, NotebookPluginBase
+from dtflw.errors import FlowRunError, InvalidArgumentError
+from dtflw.export.bundle import bundle_yaml
+from dtflw.export.jobs import job_settings
+from dtflw.lineage.graph import LineageGraph, build_lineage
+from dtflw.logger import Logger
+from dtflw.model.results import FlowRunResult
+from dtflw.model.specs import NotebookSpec
+from dtflw.model.status import LazyMode, RunStatus
+from dtflw.run.context import FlowContext, NotebookRunner
+from dtflw.run.decide import Plan
+from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks
+from dtflw.run.history import HistoryStore, RunRecord
+from dtflw.run.options import Force, RunOptions
+from dtflw.run.scheduler import DagRun
+from dtflw.run.select import Patterns
+from dtflw.run.step import RunOutcome, run_one
+from dtflw.storage.base import Storage
+
+
+class Flow:
+    """A notebook pipeline: declarations in order, the tables they produce, and their runs."""
+
+    def __init__(self, ctx: FlowContext, name: str | None = None) -> None:
+        if not isinstance(ctx, FlowContext):
+            raise InvalidArgumentError("Flow needs a FlowContext; use dtflw.init_flow(storage).")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise InvalidArgumentError(f"Flow name must be a non-empty string, got {name!r}.")
+        self._ctx = ctx
+        self._name = name
+        self._specs: list[NotebookSpec] = []
+        self._catalog = TableCatalog()
+        self._evaluated: dict[str, str] = {}
+        self._evaluated_by: dict[str, list[tuple[str, str]]] = {}
+        self._outcomes: dict[int, RunOutcome] = {}
+        self._notebook_plugins: dict[str, NotebookPluginBase] = {}
+        self._hooks: dict[str, list[Hook]] = {}
+        self._ran: set[int] = set()  # declaration indexes a DAG run has taken care of
+        self._statuses: dict[int, RunStatus] = {}
+        self.last_result: FlowRunResult | None = None
+        register_flow(self)
+
+    @property
+    def name(self) -> str:
+        """The flow's name in run history: given to init_flow, else the driver notebook's path."""
+        return self._name or self._ctx.driver_path
+
+    @property
+    def ctx(self) -> FlowContext:
+        return self._ctx
+
+    @property
+    def catalog(self) -> TableCatalog:
+        return self._catalog
+
+    @property
+    def specs(self) -> tuple[NotebookSpec, ...]:
+        """Every declared notebook, in declaration order."""
+        return tuple(self._specs)
+
+    def __getitem__(self, table_name: str) -> str | None:
+        """Absolute path of the latest evaluated table `table_name`, or None."""
+        return self._evaluated.get(table_name)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise TypeError("Tables are published by running notebooks; flow[...] is read-only.")
+
+    def notebook(self, path: str) -> NotebookBuilder:
+        """Start declaring the notebook at `path` (relative to the driver's folder, or absolute)."""
+        builder = NotebookBuilder(self, path)
+        for plugin in self._notebook_plugins.values():
+            setattr(builder, plugin.action_name,
+                    types.MethodType(lambda nb, *a, _p=plugin, **kw: _p.act(nb, self, *a, **kw), builder))
+        return builder
+
+    # ---- declaring and eager runs (called by the builder) -----------------------------------
+    def _declare(self, builder: NotebookBuilder) -> NotebookSpec:
+        """Freeze a builder into the next NotebookSpec and register its outputs."""
+        spec = builder.build(len(self._specs))
+        self._specs.append(spec)
+        self._catalog.declare(spec.index, spec.path, spec.outputs)
+        return spec
+
+    def _run_spec(self, spec: NotebookSpec, is_lazy: bool = False, strict: bool = False) -> str | None:
+        """Run one declared notebook now and publish its outputs; returns its exit value."""
+        if is_declare_only():
+            self._publish(spec)
+            return None
+        try:
+            outcome = run_one(self._ctx, spec, lazy=is_lazy, strict=strict)
+        except Exception:
+            self._statuses[spec.index] = RunStatus.FAILED
+            raise
+        self._outcomes[spec.index] = outcome
+        self._statuses[spec.index] = outcome.status
+        self._publish(spec)
+        return outcome.exit_value
+
+    def _publish(self, spec: NotebookSpec) -> None:
+        """Make a finished notebook's outputs the latest evaluated tables."""
+        for out in spec.outputs:
+            self._evaluated[out.alias] = out.path
+            self._evaluated_by.setdefault(out.alias, []).append((spec.path, out.path))
+
+    def _pending(self) -> list[NotebookSpec]:
+        return [s for s in self._specs if s.index not in self._outcomes and s.index not in self._ran]
+
+    # ---- DAG runs ----------------------------------------------------------------------------
+    def run(self, max_workers: int = 4, lazy: LazyMode = False, only: Patterns = None, tags: Patterns = None,
+            from_: Patterns = None, to: Patterns = None, force: Force = None,
+            resume: str | None = None) -> FlowRunResult:
+        """Run every declared, not yet run notebook as a DAG, `max_workers` at a time.
+
+        `lazy`: False (run all), True (skip when outputs exist) or "auto" (skip when outputs exist
+        and nothing they depend on changed since the last successful run). `only`/`tags` select
+        notebooks, `from_` adds everything downstream, `to` everything upstream; `force` runs
+        notebooks regardless of laziness; `resume` ("last" or a run id) re-runs what failed or never
+        ran in that run, plus downstream. Raises FlowRunError when a notebook failed.
+        """
+        options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
+        run = DagRun(self._ctx, self._pending(), options, self.name, self._fire)
+        if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
+            for spec in run.dag.specs.values():
+                self._publish(spec)
+            return run.declared_result()
+        result = run.execute()
+        self._apply(run.dag.specs, result)
+        if not result.ok:
+            raise FlowRunError(result)
+        return result
+
+    def _apply(self, specs: Mapping[int, NotebookSpec], result: FlowRunResult) -> None:
+        """Take in what a DAG run returned: statuses, published tables, the last result."""
+        self._ran |= set(specs)
+        for r in result:
+            self._statuses[r.index] = r.status
+            if r.status.ok:
+                self._publish(specs[r.index])
+        self.last_result = result
+
+    def plan(self, lazy: LazyMode = False, only: Patterns = None, tags: Patterns = None, from_: Patterns = None,
+             to: Patterns = None, force: Force = None, resume: str | None = None) -> Plan:
+        """What `run()` with the same arguments would do, and why, without running anything."""
+        options = RunOptions(1, lazy, only, tags, from_, to, force, resume)
+        return DagRun(self._ctx, self._pending(), options, self.name).plan()
+
+    def on(self, event: str, callback: Callable[[FlowEvent], Any]) -> None:
+        """Call `callback(event)` on flow_start, notebook_start, notebook_end or flow_end.
+
+        A callback that raises is logged and ignored; it never breaks the run.
+        """
+        if event not in EVENTS:
+            raise InvalidArgumentError(f"Unknown event {event!r}; expected one of {', '.join(EVENTS)}.")
+        if not callable(callback):
+            raise InvalidArgumentError(f"Callback for {event} must be callable, got {callback!r}.")
+        self._hooks.setdefault(str(event), []).append(callback)
+
+    def _fire(self, event: FlowEvent) -> None:
+        fire_hooks(self._hooks, event, self._ctx.logger.log)
+
+    # ---- reading the flow ------------------------------------------------------------------
+    def graph(self) -> LineageGraph:
+        """The lineage graph of every declared notebook, coloured by status after a run."""
+        return build_lineage(self._specs, statuses=dict(self._statuses))
+
+    def history(self, run_id: str | None = None, as_dataframe: bool = False) -> list[RunRecord] | Any:
+        """Run records of this flow (all runs, or one), oldest first; a Spark DataFrame if asked."""
+        records = HistoryStore(self._ctx.storage).records(run_id, self.name)
+        if not as_dataframe:
+            return records
+        spark = self._ctx.spark
+        rows = [json.dumps(r.to_dict()) for r in records]
+        return spark.read.json(spark.sparkContext.parallelize(rows or ["{}"], 1))
+
+    def to_job(self, name: str, **options: Any) -> dict[str, Any]:
+        """A Databricks Jobs API 2.1 job settings document with one task per declared notebook."""
+        return job_settings(self._specs, name, **options)
+
+    def to_bundle_yaml(self, name: str, **options: Any) -> str:
+        """The same job as an Asset Bundle `resources.jobs` YAML document."""
+        return bundle_yaml(self._specs, name, **options)
+
+    def outcome(self, spec: NotebookSpec) -> RunOutcome | None:
+        """How the given declared notebook ended, if it ran eagerly in this flow."""
+        return self._outcomes.get(spec.index)
+
+    def show(self) -> None:
+        """Print every evaluated table and the notebooks that produced it."""
+        lines = ["Evaluated tables:"]
+        for name, pubs in self._evaluated_by.items():
+            lines.append(f"'{name}'")
+            lines += [f"  '{nb}' : '{path}'" for nb, path in pubs]
+        print("\n".join(lines))
+
+    def install(self, plugin: FlowPluginBase | NotebookPluginBase) -> None:
+        """Attach a plugin's action to this flow or to every notebook builder it creates."""
+        if isinstance(plugin, FlowPluginBase):
+            setattr(self, plugin.action_name, types.MethodType(plugin.act, self))
+        elif isinstance(plugin, NotebookPluginBase):
+            if plugin.action_name in self._notebook_plugins:
+                raise InvalidArgumentError(f"Notebook plugin '{plugin.action_name}' is already installed.")
+            self._notebook_plugins[plugin.action_name] = plugin
+        else:
+            raise InvalidArgumentError(
+                f"plugin must subclass FlowPluginBase or NotebookPluginBase, got {type(plugin).__name__}."
+            )
+
+
+def init_flow(storage: Storage, spark: Any = None, dbutils: Any = None, logger: Logger | None = None,
+              name: str | None = None, runner: NotebookRunner | None = None) -> Flow:
+    """A Flow on `storage`; spark and dbutils come from the Databricks runtime when omitted.
+
+    `name` identifies the flow in run history (default: the driver notebook's path). `runner`
+    starts notebooks (default: `dbutils.notebook.run`); any object with
+    `run(path, timeout_seconds, arguments) -> exit value` will do.
+    """
+    return Flow(FlowContext(storage, spark=spark, dbutils=dbutils, logger=logger, runner=runner), name=name)

@@ -1,0 +1,63 @@
+"""The run vocabulary: how a notebook ended and what a plan decided, defined once.
+
+Both enums are `str`-valued, so a status compares equal to its text (`RunStatus.FAILED ==
+"failed"`), prints as its text, and lands in JSON (history, exports) as plain text.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal, Union
+
+
+class _TextEnum(str, enum.Enum):
+    """A str-valued enum that prints and formats as its value on every Python version."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class RunStatus(_TextEnum):
+    """How one notebook of a run ended."""
+
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    UPSTREAM_FAILED = "upstream_failed"
+
+    @property
+    def ok(self) -> bool:
+        """True for outcomes that leave complete outputs behind (succeeded, skipped)."""
+        return self in (RunStatus.SUCCEEDED, RunStatus.SKIPPED)
+
+    @property
+    def is_failure(self) -> bool:
+        """True for outcomes that block everything downstream."""
+        return self in (RunStatus.FAILED, RunStatus.UPSTREAM_FAILED)
+
+
+class PlanAction(_TextEnum):
+    """What a plan decided for one notebook."""
+
+    RUN = "run"
+    SKIP = "skip"
+    NOT_SELECTED = "not selected"
+
+
+class FlowEventName(_TextEnum):
+    """The events a flow run delivers to hooks, in the order they happen."""
+
+    FLOW_START = "flow_start"
+    NOTEBOOK_START = "notebook_start"
+    NOTEBOOK_END = "notebook_end"
+    FLOW_END = "flow_end"
+
+
+# `lazy=` of a run: False runs everything, True skips when outputs exist, "auto" compares
+# fingerprints with the last successful run.
+LazyMode = Union[bool, Literal["auto"]]
+
+__all__ = ["RunStatus", "PlanAction", "FlowEventName", "LazyMode"]

@@ -1,0 +1,111 @@
+"""What the run layer works with: the storage, the runtime handles, a logger and a runner.
+
+`FlowContext` is built once per flow (`init_flow`) and handed to the run layer together with
+the specs; nothing in the run layer knows the `Flow` that declared them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+import attrs
+
+import dtflw.databricks as db
+from dtflw.errors import InvalidArgumentError
+from dtflw.logger import Logger
+from dtflw.redaction import redact_args, redact_text
+from dtflw.sharing import share_arguments
+from dtflw.storage.base import Storage
+
+
+@runtime_checkable
+class NotebookRunner(Protocol):
+    """Starts a notebook and returns its exit value (Databricks' `dbutils.notebook.run` contract)."""
+
+    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None: ...
+
+
+@attrs.frozen
+class DbutilsRunner:
+    """Runs notebooks with `dbutils.notebook.run` — real, local (`LocalDbutils`) or fake."""
+
+    dbutils: Any
+
+    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None:
+        result: str | None = self.dbutils.notebook.run(path, timeout_seconds, arguments)
+        return result
+
+
+class FlowContext:
+    """What every part of a flow shares: storage, spark, dbutils, logger, runner, driver path."""
+
+    def __init__(self, storage: Storage, spark: Any = None, dbutils: Any = None,
+                 logger: Logger | None = None, runner: NotebookRunner | None = None) -> None:
+        if not isinstance(storage, Storage):
+            raise InvalidArgumentError(
+                "storage must be a dtflw Storage (e.g. dtflw.storage.dbfs.init_storage()), "
+                f"got {type(storage).__name__}."
+            )
+        if runner is not None and not isinstance(runner, NotebookRunner):
+            raise InvalidArgumentError(
+                "runner must have a run(path, timeout_seconds, arguments) method (a NotebookRunner), "
+                f"got {type(runner).__name__}."
+            )
+        self.storage = storage
+        self._spark = spark
+        self.dbutils = dbutils if dbutils is not None else (storage._dbutils or db.get_dbutils())
+        self.logger = logger if logger is not None else Logger()
+        self.runner: NotebookRunner = runner if runner is not None else DbutilsRunner(self.dbutils)
+
+    @property
+    def logger(self) -> Logger:
+        return self._logger
+
+    @logger.setter
+    def logger(self, value: Logger) -> None:
+        if not isinstance(value, Logger):
+            raise InvalidArgumentError(f"logger must be a dtflw.logger.Logger, got {type(value).__name__}.")
+        self._logger = value
+
+    @property
+    def spark(self) -> Any:
+        """The SparkSession (discovered on first use, so flows without schema checks need none)."""
+        if self._spark is None:
+            self._spark = self.storage.spark
+        return self._spark
+
+    @cached_property
+    def driver_path(self) -> str:
+        """Workspace path of the driver notebook, read once from the notebook context."""
+        return db.get_this_notebook_abs_path(self.dbutils)
+
+    @cached_property
+    def interactive(self) -> bool:
+        """True when the driver runs interactively (not as a job)."""
+        return db.is_job_interactive(self.dbutils)
+
+    def notebook_abs_path(self, path: str) -> str:
+        return db.resolve_notebook_path(self.driver_path, path)
+
+    @staticmethod
+    def project_path(abs_path: str) -> str:
+        return db.project_relative_path(abs_path)
+
+    def share_arguments(self, notebook_abs_path: str, values: Mapping[str, str]) -> None:
+        share_arguments(notebook_abs_path, values)
+
+    def redact(self, args: Mapping[str, str]) -> dict[str, str]:
+        return redact_args(args, self.dbutils)
+
+    def redact_text(self, text: str) -> str:
+        return redact_text(text, self.dbutils)
+
+    def source_hash(self, abs_path: str) -> str | None:
+        """SHA-256 of a notebook's source when the runtime can read it (local runtime), else None."""
+        find = getattr(getattr(self.dbutils, "runtime", None), "notebook_file", None)
+        if find is None:
+            return None
+        path = find(abs_path)
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:24] if path is not None else None
