@@ -19,8 +19,9 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dtflw.storage.azure import AzureStorage
 from dtflw.testing.azurite import DEV_ACCOUNT, Azurite, find_binary, put_blobs
@@ -75,8 +76,9 @@ def measure(counter: Counter, action: Callable[[], object]) -> tuple[int, float,
 
 def bench_one(server: Azurite, size: int) -> list[str]:
     counter = Counter()
-    storage = AzureStorage(DEV_ACCOUNT, CONTAINER, "", credential=server.connection_string,
-                           client_options={"raw_request_hook": counter})
+    storage = AzureStorage(
+        DEV_ACCOUNT, CONTAINER, "", credential=server.connection_string, client_options={"raw_request_hook": counter}
+    )
     naive_client = server.container(CONTAINER, raw_request_hook=counter)
     table = f"n{size}/Sales.parquet"
     checks = [
@@ -106,10 +108,18 @@ def main() -> int:
         seeded = sum(put_blobs(client, table_blobs(size)) for size in SIZES)
         seed_time = time.perf_counter() - start
         rows = [bench_one(server, size) for size in SIZES]
-    print(f"Azurite, {seeded:,} blobs seeded in {seed_time:.1f}s; cells are `requests / median ms` "
-          f"over {RUNS} runs; {PER_FOLDER} blobs per day folder.\n")
-    header = ["blobs in table", "exists", "exists (ignore_pending)", "glob `day=00[0-4]?`", "glob `day=000?/part-*.parquet`",
-              "naive recursive listing"]
+    print(
+        f"Azurite, {seeded:,} blobs seeded in {seed_time:.1f}s; cells are `requests / median ms` "
+        f"over {RUNS} runs; {PER_FOLDER} blobs per day folder.\n"
+    )
+    header = [
+        "blobs in table",
+        "exists",
+        "exists (ignore_pending)",
+        "glob `day=00[0-4]?`",
+        "glob `day=000?/part-*.parquet`",
+        "naive recursive listing",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---:" for _ in header) + "|")
     for row in rows:

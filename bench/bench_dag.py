@@ -57,12 +57,14 @@ def declare(flow, nodes, run_eagerly: bool) -> None:
 def make_flow(root: Path, nodes):
     dbutils = FakeDbutils(fs_root=root / "dbfs")
     for name, seconds, _ in nodes:
+
         def handler(args, seconds=seconds):
             time.sleep(seconds)
             for key, value in args.items():
                 if key.endswith("_out"):
                     Path(value).parent.mkdir(parents=True, exist_ok=True)
                     Path(value).write_bytes(b"PAR1")
+
         dbutils.notebook.register(name, handler)
     return init_flow(LocalStorage(root / "tables"), dbutils=dbutils, logger=Logger("silent"), name="bench")
 
@@ -72,7 +74,11 @@ def parallel_efficiency() -> None:
     cp = critical_path(nodes)
     total = sum(s for _, s, _ in nodes)
     rows = []
-    for label, workers in (("flow.run(max_workers=16)", 16), ("flow.run(max_workers=4)", 4), ("sequential eager .run() (0.6.x)", None)):
+    for label, workers in (
+        ("flow.run(max_workers=16)", 16),
+        ("flow.run(max_workers=4)", 4),
+        ("sequential eager .run() (0.6.x)", None),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             flow = make_flow(Path(tmp), nodes)
             started = time.perf_counter()
@@ -115,8 +121,16 @@ def planning_cost() -> None:
 def noop_rerun() -> None:
     dtflw = str(Path(sys.executable).parent / "dtflw")
     with tempfile.TemporaryDirectory(prefix="dtflw-bench-dag-") as tmp:
-        cmd = [dtflw, "run", str(ROOT / "examples" / "sales" / "dag.py"), "--quiet", "--report", "",
-               "--dbfs-root", f"{tmp}/dbfs"]
+        cmd = [
+            dtflw,
+            "run",
+            str(ROOT / "examples" / "sales" / "dag.py"),
+            "--quiet",
+            "--report",
+            "",
+            "--dbfs-root",
+            f"{tmp}/dbfs",
+        ]
         times = []
         for _ in range(2):
             started = time.perf_counter()

@@ -68,11 +68,14 @@ def write_dtflw_variant(steps: dict[str, str], folder: Path, root: Path) -> Path
     for step in steps:
         (folder / f"{step}.py").write_text(
             "# Databricks notebook source\n"
-            f"root = dbutils.widgets.get('root')\n\n# COMMAND ----------\n\n{code(steps, step)}\n")
+            f"root = dbutils.widgets.get('root')\n\n# COMMAND ----------\n\n{code(steps, step)}\n"
+        )
     calls = "\n".join(f"dbutils.notebook.run('{s}', 0, {{'root': r'{root}'}})" for s in steps)
     driver = folder / "driver.py"
-    driver.write_text("# Databricks notebook source\nimport time\n"
-                      "print('FIRST_CELL', time.time(), flush=True)\n\n# COMMAND ----------\n\n" + calls + "\n")
+    driver.write_text(
+        "# Databricks notebook source\nimport time\n"
+        "print('FIRST_CELL', time.time(), flush=True)\n\n# COMMAND ----------\n\n" + calls + "\n"
+    )
     return driver
 
 
@@ -82,11 +85,18 @@ def write_ipynb_variant(steps: dict[str, str], folder: Path, root: Path, run: Pa
     paths = []
     for step in steps:
         cells = [SESSION.format(run=run) + f"root = r'{root}'", code(steps, step)]
-        nb = {"nbformat": 4, "nbformat_minor": 5,
-              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                           "language_info": {"name": "python"}},
-              "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                         "source": c} for c in cells]}
+        nb = {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+            "cells": [
+                {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": c}
+                for c in cells
+            ],
+        }
         path = folder / f"{step}.ipynb"
         path.write_text(json.dumps(nb))
         paths.append(path)
@@ -118,14 +128,29 @@ def measure(steps: dict[str, str]) -> tuple[float, float, float, float, float]:
 
         driver = write_dtflw_variant(steps, base / "dtflw", base / "data-dtflw")
         started = time.time()
-        dtflw_time, out = timed([str(BIN / "dtflw"), "run", str(driver), "--quiet", "--report", "",
-                                 "--dbfs-root", str(base / "run-dtflw" / "dbfs")], base)
-        first_cell = float(next(line.split()[1] for line in out.splitlines() if line.startswith("FIRST_CELL"))) - started
+        dtflw_time, out = timed(
+            [
+                str(BIN / "dtflw"),
+                "run",
+                str(driver),
+                "--quiet",
+                "--report",
+                "",
+                "--dbfs-root",
+                str(base / "run-dtflw" / "dbfs"),
+            ],
+            base,
+        )
+        first_cell = (
+            float(next(line.split()[1] for line in out.splitlines() if line.startswith("FIRST_CELL"))) - started
+        )
 
         notebooks = write_ipynb_variant(steps, base / "ipynb", base / "data-pm", base / "run-pm")
         pm_time = 0.0
         for nb in notebooks:
-            seconds, _ = timed([str(BIN / "papermill"), "--log-level", "ERROR", str(nb), str(nb.with_suffix(".out.ipynb"))], base)
+            seconds, _ = timed(
+                [str(BIN / "papermill"), "--log-level", "ERROR", str(nb), str(nb.with_suffix(".out.ipynb"))], base
+            )
             pm_time += seconds
 
         script = write_script_variant(steps, base / "script", base / "data-script", base / "run-script")
@@ -134,13 +159,18 @@ def measure(steps: dict[str, str]) -> tuple[float, float, float, float, float]:
 
 
 def main() -> None:
-    print("| pipeline | dtflw run (s) | papermill, 1 kernel per notebook (s) | plain script (s) | "
-          "papermill / dtflw (target >= 4x) | dtflw / script (target <= 1.15x) | start to first cell (s) | bare SparkSession start (s) |")
+    print(
+        "| pipeline | dtflw run (s) | papermill, 1 kernel per notebook (s) | plain script (s) | "
+        "papermill / dtflw (target >= 4x) | dtflw / script (target <= 1.15x) | start to first cell (s) | bare SparkSession start (s) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, steps in (("light (parquet)", LIGHT_STEPS), ("delta (bronze/silver/gold)", DELTA_STEPS)):
         dtflw_time, pm_time, script_time, first_cell, bare = measure(steps)
-        print(f"| {label} | {dtflw_time:.1f} | {pm_time:.1f} | {script_time:.1f} | {pm_time / dtflw_time:.2f}x | "
-              f"{dtflw_time / script_time:.2f}x | {first_cell:.2f} | {bare:.2f} |", flush=True)
+        print(
+            f"| {label} | {dtflw_time:.1f} | {pm_time:.1f} | {script_time:.1f} | {pm_time / dtflw_time:.2f}x | "
+            f"{dtflw_time / script_time:.2f}x | {first_cell:.2f} | {bare:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

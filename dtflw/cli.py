@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from dtflw.errors import DtflwError
 from dtflw.render import text_table
@@ -41,7 +42,9 @@ def _runtime_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--volumes-root", default=None, help="local folder behind /Volumes (default: <dbfs-root>/Volumes)")
     cmd.add_argument("--cloud-root", default=None, help="local folder behind abfss:// and wasbs:// URLs")
     cmd.add_argument("--user", default="user@example.com", help="workspace user name (default: %(default)s)")
-    cmd.add_argument("--workspace-dir", default=None, help="workspace folder of the notebook (default: /Users/<user>/<its folder>)")
+    cmd.add_argument(
+        "--workspace-dir", default=None, help="workspace folder of the notebook (default: /Users/<user>/<its folder>)"
+    )
     cmd.add_argument("--secrets-file", default=None, help="JSON {scope: {key: value}} for dbutils.secrets")
 
 
@@ -82,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
 
     history = sub.add_parser("history", help="recorded flow runs")
-    history.add_argument("--dbfs-root", default=".dtflw-run/dbfs", help="local folder behind dbfs:/ (default: %(default)s)")
+    history.add_argument(
+        "--dbfs-root", default=".dtflw-run/dbfs", help="local folder behind dbfs:/ (default: %(default)s)"
+    )
     history.add_argument("--user", default="user@example.com")
     history.add_argument("--storage", default=None, help="storage URL (default: dbfs:/FileStore/<user>)")
     history.add_argument("--flow", default=None, help="only this flow")
@@ -94,9 +99,14 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> Any:
     from dtflw.local.runtime import LocalRuntime
 
     return LocalRuntime(
-        dbfs_root=args.dbfs_root, user=args.user, volumes_root=args.volumes_root, cloud_root=args.cloud_root,
-        workspace_dir=args.workspace_dir, spark_conf=_pairs(args.conf, "--conf"),
-        secrets_file=args.secrets_file, progress=progress,
+        dbfs_root=args.dbfs_root,
+        user=args.user,
+        volumes_root=args.volumes_root,
+        cloud_root=args.cloud_root,
+        workspace_dir=args.workspace_dir,
+        spark_conf=_pairs(args.conf, "--conf"),
+        secrets_file=args.secrets_file,
+        progress=progress,
     )
 
 
@@ -141,8 +151,8 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def history_command(args: argparse.Namespace) -> int:
-    from dtflw.run.history import HistoryStore
     from dtflw.local.runtime import LocalDbutils, LocalRuntime
+    from dtflw.run.history import HistoryStore
     from dtflw.storage import storage_from_url
 
     runtime = LocalRuntime(dbfs_root=args.dbfs_root, user=args.user, progress=False)
@@ -152,8 +162,17 @@ def history_command(args: argparse.Namespace) -> int:
     if not records:
         print("no runs recorded")
         return 0
-    rows = [(r.run_id, r.notebook, str(r.attempt), r.status,
-             "" if r.seconds is None else f"{r.seconds:.1f}", r.error or r.reason) for r in records]
+    rows = [
+        (
+            r.run_id,
+            r.notebook,
+            str(r.attempt),
+            r.status,
+            "" if r.seconds is None else f"{r.seconds:.1f}",
+            r.error or r.reason,
+        )
+        for r in records
+    ]
     print(text_table(("run", "notebook", "attempt", "status", "seconds", "detail"), rows))
     return 0
 
@@ -180,8 +199,13 @@ def run_command(args: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS = {"run": run_command, "plan": plan_command, "graph": graph_command, "export": export_command,
-            "history": history_command}
+COMMANDS = {
+    "run": run_command,
+    "plan": plan_command,
+    "graph": graph_command,
+    "export": export_command,
+    "history": history_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from dtflw.errors import RuntimeNotAvailableError
 
@@ -31,14 +32,17 @@ def set_runtime(spark: Any = None, dbutils: Any = None, spark_factory: Callable[
 
 
 @contextlib.contextmanager
-def use_runtime(spark: Any = None, dbutils: Any = None,
-                spark_factory: Callable[[], Any] | None = None) -> Iterator[None]:
+def use_runtime(
+    spark: Any = None, dbutils: Any = None, spark_factory: Callable[[], Any] | None = None
+) -> Iterator[None]:
     """Install handles for the duration of a `with` block, then restore the previous ones."""
     with _lock:
         previous = dict(_runtime)
-    set_runtime(spark=spark if spark is not None else previous["spark"],
-                dbutils=dbutils if dbutils is not None else previous["dbutils"],
-                spark_factory=spark_factory if spark_factory is not None else previous["spark_factory"])
+    set_runtime(
+        spark=spark if spark is not None else previous["spark"],
+        dbutils=dbutils if dbutils is not None else previous["dbutils"],
+        spark_factory=spark_factory if spark_factory is not None else previous["spark_factory"],
+    )
     try:
         yield
     finally:

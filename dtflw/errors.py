@@ -6,7 +6,8 @@ involved. Secrets never appear in messages: callers pass already-redacted argume
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping, Protocol, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
 
 
 class DtflwError(Exception):
@@ -37,9 +38,7 @@ class MissingOutputError(DtflwError):
         self.notebook = notebook
         self.table = table
         self.path = path
-        super().__init__(
-            f"Notebook '{notebook}': expected output '{table}' at '{path}', but nothing was found there."
-        )
+        super().__init__(f"Notebook '{notebook}': expected output '{table}' at '{path}', but nothing was found there.")
 
 
 class SchemaMismatchError(DtflwError):
@@ -71,8 +70,7 @@ class SchemaMismatchError(DtflwError):
                 + ", ".join(f"{name} (expected {want}, found {got})" for name, want, got in mistyped)
             )
         super().__init__(
-            f"Notebook '{notebook}': output '{table}' at '{path}' does not match its schema; "
-            + "; ".join(parts)
+            f"Notebook '{notebook}': output '{table}' at '{path}' does not match its schema; " + "; ".join(parts)
         )
 
 

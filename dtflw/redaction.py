@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 REDACTED = "[REDACTED]"
-_SECRET_NAME = re.compile(r"(pass(word|wd)?|pwd|secret|token|credential|api[_-]?key|access[_-]?key|"
-                          r"account[_-]?key|sas|connection[_-]?string|conn[_-]?str)", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(pass(word|wd)?|pwd|secret|token|credential|api[_-]?key|access[_-]?key|"
+    r"account[_-]?key|sas|connection[_-]?string|conn[_-]?str)",
+    re.IGNORECASE,
+)
 
 
 def is_secret_name(name: str) -> bool:

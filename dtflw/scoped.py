@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Iterator, TypeVar
+from collections.abc import Iterator
+from typing import TypeVar
 
 _T = TypeVar("_T")
 

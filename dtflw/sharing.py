@@ -7,7 +7,7 @@ reads; both sit on the runtime's config (an in-process store when no SparkSessio
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 import dtflw.databricks as db
 

@@ -7,8 +7,8 @@ is missing the tests fail (they are never skipped: CI installs it). Start/stop l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -22,8 +22,11 @@ BINARY = REPO / "node_modules" / ".bin" / "azurite-blob"
 def azurite_server() -> Iterator[Azurite]:
     """A running Azurite blob server on 127.0.0.1 (free port, temporary data folder)."""
     if not BINARY.exists():
-        pytest.fail(f"Azurite is not installed ({BINARY} is missing): run `make test`, which installs it "
-                    "(or `make node_modules/.bin/azurite`).", pytrace=False)
+        pytest.fail(
+            f"Azurite is not installed ({BINARY} is missing): run `make test`, which installs it "
+            "(or `make node_modules/.bin/azurite`).",
+            pytrace=False,
+        )
     with Azurite(BINARY) as server:
         yield server
 

@@ -3,8 +3,8 @@ dtflw pytest plugin (entry point `pytest11`), exactly as users get them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

@@ -13,8 +13,9 @@ Managed tables live at ``dbfs:/user/hive/warehouse/<name>``, i.e. under ``.dbfs_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import attrs
 import pytest

@@ -14,8 +14,16 @@ def test_values_come_from_passed_widgets(fake_dbutils):
         args = dtflw.init_args("year", "region")
         ins = dtflw.init_inputs("Orders")
         outs = dtflw.init_outputs({"Stats": ""})
-        return "|".join([args["year"].value, str(args["region"].has_value), ins["Orders"].value,
-                         str(ins["Orders"].has_value), outs["Stats"].value, str(outs["Stats"].hasValue)])
+        return "|".join(
+            [
+                args["year"].value,
+                str(args["region"].has_value),
+                ins["Orders"].value,
+                str(ins["Orders"].has_value),
+                outs["Stats"].value,
+                str(outs["Stats"].hasValue),
+            ]
+        )
 
     fake_dbutils.notebook.register("nb", callee)
     out = fake_dbutils.notebook.run("nb", 0, {"year": "2022", "Orders_in": "/p/O", "Stats_out": ""})

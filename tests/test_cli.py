@@ -70,8 +70,10 @@ def test_plan_graph_export_history(project, tmp_path, capsys):
     keys = [t["task_key"] for t in job["tasks"]]
     assert keys == ["proj__ingest", "proj__clean", "proj__report"]
     assert job["tasks"][1]["depends_on"] == [{"task_key": "proj__ingest"}]
-    assert job["tasks"][0]["notebook_task"]["base_parameters"]["Orders_out"] == \
-        "dbfs:/FileStore/user@example.com/proj/ingest/Orders.parquet"
+    assert (
+        job["tasks"][0]["notebook_task"]["base_parameters"]["Orders_out"]
+        == "dbfs:/FileStore/user@example.com/proj/ingest/Orders.parquet"
+    )
     assert run("export", str(project / "driver.py"), *root, "--bundle", "-o", str(tmp_path / "b.yml")) == 0
     assert "resources:" in (tmp_path / "b.yml").read_text()
 

@@ -36,13 +36,16 @@ def test_context_helpers():
         assert db.run_notebook("x", 0, {"k": "v"}) == "ran v"
 
 
-@pytest.mark.parametrize("path,expected", [
-    ("/Users/me@x.com/sales/main", "sales/main"),
-    ("/Workspace/Users/me@x.com/sales/main", "sales/main"),
-    ("/Repos/me@x.com/repo/nb", "repo/nb"),
-    ("/Workspace/Shared/team/nb", "Shared/team/nb"),
-    ("/Shared/nb", "Shared/nb"),
-])
+@pytest.mark.parametrize(
+    "path,expected",
+    [
+        ("/Users/me@x.com/sales/main", "sales/main"),
+        ("/Workspace/Users/me@x.com/sales/main", "sales/main"),
+        ("/Repos/me@x.com/repo/nb", "repo/nb"),
+        ("/Workspace/Shared/team/nb", "Shared/team/nb"),
+        ("/Shared/nb", "Shared/nb"),
+    ],
+)
 def test_project_relative_path(path, expected):
     assert db.project_relative_path(path) == expected
 

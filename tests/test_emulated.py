@@ -38,9 +38,7 @@ from dtflw.errors import InvalidArgumentError
 
 def test_error_texts_match_databricks() -> None:
     assert str(InputWidgetNotDefined("x")) == "InputWidgetNotDefined: No input widget named x is defined"
-    assert "java.io.FileNotFoundException: File /a does not exist." in str(
-        ExecutionError.file_not_found("ls", "/a")
-    )
+    assert "java.io.FileNotFoundException: File /a does not exist." in str(ExecutionError.file_not_found("ls", "/a"))
     assert str(SecretNotFoundError("sc", "k")) == (
         "java.lang.IllegalArgumentException: Secret does not exist with scope: sc and key: k"
     )
@@ -303,9 +301,7 @@ def test_ls_volumes_and_cloud_keep_scheme_form(fs: EmulatedFs) -> None:
     fs.put("/Volumes/c/s/v/f.txt", "1")
     fs.put("abfss://raw@acct.dfs.core.windows.net/d/f.txt", "1")
     assert fs.ls("/Volumes/c/s/v")[0].path == "dbfs:/Volumes/c/s/v/f.txt"
-    assert fs.ls("abfss://raw@acct.dfs.core.windows.net/d")[0].path == (
-        "abfss://raw@acct.dfs.core.windows.net/d/f.txt"
-    )
+    assert fs.ls("abfss://raw@acct.dfs.core.windows.net/d")[0].path == ("abfss://raw@acct.dfs.core.windows.net/d/f.txt")
 
 
 def test_missing_path_raises_file_not_found(fs: EmulatedFs) -> None:

@@ -20,8 +20,12 @@ def expected_revenue(year: int) -> float:
             seen = best.get(row["order_id"])
             if seen is None or int(row["quantity"]) > int(seen["quantity"]):
                 best[row["order_id"]] = row
-    return round(sum(int(r["quantity"]) * float(r["unit_price"])
-                     for r in best.values() if r["order_date"].startswith(str(year))), 2)
+    return round(
+        sum(
+            int(r["quantity"]) * float(r["unit_price"]) for r in best.values() if r["order_date"].startswith(str(year))
+        ),
+        2,
+    )
 
 
 @pytest.mark.spark
@@ -30,12 +34,23 @@ def test_sales_example_runs_end_to_end_and_second_run_skips(spark_session, tmp_p
     summary = runtime.run_notebook(EXAMPLE, {"year": "2022"})
     assert summary.startswith(f"revenue {expected_revenue(2022):.2f} over 12 months")
     ran = {r.workspace_path.rsplit("/sales/", 1)[1] for r in runtime.records}
-    assert ran == {"main", "ingest", "silver/merge_orders", "gold/main", "gold/revenue_by_month",
-                   "gold/top_customers", "report"}
+    assert ran == {
+        "main",
+        "ingest",
+        "silver/merge_orders",
+        "gold/main",
+        "gold/revenue_by_month",
+        "gold/top_customers",
+        "report",
+    }
     assert all(r.status == "succeeded" for r in runtime.records)
     tables = tmp_path / "dbfs" / "FileStore" / "user@example.com" / "sales"
-    for table in ("ingest/OrdersBronze", "silver/merge_orders/Orders", "gold/main/RevenueByMonth",
-                  "gold/main/TopCustomers"):
+    for table in (
+        "ingest/OrdersBronze",
+        "silver/merge_orders/Orders",
+        "gold/main/RevenueByMonth",
+        "gold/main/TopCustomers",
+    ):
         assert (tables / table / "_delta_log" / "00000000000000000000.json").exists(), table
     assert not list(tables.rglob("*._dtflw_pending")), "pending markers must be cleared"
 
@@ -51,8 +66,14 @@ def test_sales_dag_runs_gold_in_parallel_and_noop_rerun_skips_everything(spark_s
     summary = runtime.run_notebook(dag, {"year": "2023"})
     assert summary.startswith(f"revenue {expected_revenue(2023):.2f} over 12 months")
     by_name = {r.workspace_path.rsplit("/sales/", 1)[1]: r for r in runtime.records}
-    assert set(by_name) == {"dag", "ingest", "silver/merge_orders", "gold/revenue_by_month",
-                            "gold/top_customers", "report"}
+    assert set(by_name) == {
+        "dag",
+        "ingest",
+        "silver/merge_orders",
+        "gold/revenue_by_month",
+        "gold/top_customers",
+        "report",
+    }
     revenue, top = by_name["gold/revenue_by_month"], by_name["gold/top_customers"]
     assert revenue.started < top.ended and top.started < revenue.ended, "gold notebooks ran in parallel"
     assert by_name["report"].started >= max(revenue.ended, top.ended)
@@ -63,5 +84,9 @@ def test_sales_dag_runs_gold_in_parallel_and_noop_rerun_skips_everything(spark_s
 
     changed = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     changed.run_notebook(dag, {"year": "2022"})  # new args: the gold notebooks and the report re-run
-    assert sorted(r.workspace_path.rsplit("/sales/", 1)[1] for r in changed.records) == \
-        ["dag", "gold/revenue_by_month", "gold/top_customers", "report"]
+    assert sorted(r.workspace_path.rsplit("/sales/", 1)[1] for r in changed.records) == [
+        "dag",
+        "gold/revenue_by_month",
+        "gold/top_customers",
+        "report",
+    ]

@@ -38,6 +38,7 @@ class Recorder:
             with self.lock:
                 self.spans[name] = (started, time.monotonic())
             return f"{name} done"
+
         return run
 
 
@@ -175,7 +176,10 @@ def test_lazy_true_and_auto_decisions_with_reasons(env, rec, tmp_path):
     assert [r.reason for r in first] == ["outputs missing", "outputs missing"]
 
     plan = declare().plan(lazy="auto")
-    assert [(d.notebook, d.action, d.reason) for d in plan] == [("ingest", "skip", "up to date"), ("agg", "skip", "up to date")]
+    assert [(d.notebook, d.action, d.reason) for d in plan] == [
+        ("ingest", "skip", "up to date"),
+        ("agg", "skip", "up to date"),
+    ]
     assert "up to date" in str(plan) and "<table>" in plan._repr_html_()
     second = declare().run(lazy="auto")
     assert {r.status for r in second} == {"skipped"} and len(rec.calls) == 2
@@ -190,7 +194,7 @@ def test_lazy_true_and_auto_decisions_with_reasons(env, rec, tmp_path):
 
     assert declare("2023").plan(lazy="auto")["ingest"].reason == "args changed"
     assert declare().plan(lazy="auto", force="agg")["agg"].reason == "forced"
-    assert declare().plan(lazy=True)["agg"] .reason == "outputs exist"
+    assert declare().plan(lazy=True)["agg"].reason == "outputs exist"
     assert declare().plan(lazy=False)["agg"].action == "run"
 
 
@@ -219,7 +223,13 @@ def test_resume_reruns_only_failed_and_never_run_plus_downstream(env, rec):
     dbutils.notebook.register("b", rec.handler("b"))
     again = diamond(storage, dbutils, rec)
     plan = again.plan(resume="last")
-    assert {d.notebook: d.action for d in plan} == {"ingest": "skip", "a": "skip", "b": "run", "report": "run", "solo": "skip"}
+    assert {d.notebook: d.action for d in plan} == {
+        "ingest": "skip",
+        "a": "skip",
+        "b": "run",
+        "report": "run",
+        "solo": "skip",
+    }
     result = again.run(resume="last")
     assert sorted(rec.calls) == ["b", "report"]
     assert result["ingest"].reason == f"succeeded in run {first_id}"

@@ -200,7 +200,9 @@ def test_child_sees_own_widgets_and_context(dbutils: FakeDbutils) -> None:
 
 
 def test_nested_runs_resolve_against_callee_folder(dbutils: FakeDbutils) -> None:
-    dbutils.notebook.register("/Users/user@example.com/lib/inner", lambda args: "inner:" + args["v"] + ":" + current_path(dbutils))
+    dbutils.notebook.register(
+        "/Users/user@example.com/lib/inner", lambda args: "inner:" + args["v"] + ":" + current_path(dbutils)
+    )
 
     def outer(args: dict[str, str]) -> str:
         result = dbutils.notebook.run("./inner", 0, {"v": dbutils.widgets.get("v") + "!"})
@@ -208,10 +210,7 @@ def test_nested_runs_resolve_against_callee_folder(dbutils: FakeDbutils) -> None
 
     dbutils.notebook.register("../lib/outer", outer)
     result = dbutils.notebook.run("../lib/outer", 0, {"v": "x"})
-    assert result == (
-        "inner:x!:/Users/user@example.com/lib/inner"
-        "|/Users/user@example.com/lib/outer|x"
-    )
+    assert result == ("inner:x!:/Users/user@example.com/lib/inner|/Users/user@example.com/lib/outer|x")
     assert [c.path for c in dbutils.notebook.calls] == ["../lib/outer", "./inner"]
 
 

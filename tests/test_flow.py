@@ -20,7 +20,9 @@ from dtflw.testing import FakeDbutils
 from tests.conftest import write_parquet_stub
 
 
-def test_outputs_derive_from_notebook_path_and_inputs_resolve_to_latest_producer(local_flow, fake_dbutils, writes_outputs):
+def test_outputs_derive_from_notebook_path_and_inputs_resolve_to_latest_producer(
+    local_flow, fake_dbutils, writes_outputs
+):
     fake_dbutils.notebook.register("ingest", writes_outputs())
     fake_dbutils.notebook.register("clean", writes_outputs("done"))
     base = local_flow.ctx.storage.base_path
@@ -64,8 +66,12 @@ def test_explicit_file_paths_are_relative_to_storage_base_and_globs_allowed(loca
     (raw / "sales_2021.csv").write_text("a\n")
     (raw / "sales_2022.csv").write_text("a\n")
     fake_dbutils.notebook.register("ingest", writes_outputs())
-    (local_flow.notebook("ingest").input("SalesRaw", file_path="raw/sales_*.csv")
-        .output("Sales", file_path="bronze/sales.parquet").run())
+    (
+        local_flow.notebook("ingest")
+        .input("SalesRaw", file_path="raw/sales_*.csv")
+        .output("Sales", file_path="bronze/sales.parquet")
+        .run()
+    )
     args = fake_dbutils.notebook.calls[0].arguments
     assert args["SalesRaw_in"] == f"{storage.base_path}raw/sales_*.csv"
     assert args["Sales_out"] == f"{storage.base_path}bronze/sales.parquet"
@@ -286,8 +292,7 @@ def test_run_flags_are_validated(local_flow):
 
 
 def test_share_arguments_reaches_the_callee_opened_by_hand(local_flow, fake_dbutils):
-    (local_flow.notebook("calc").args({"year": "2022"}).input("Raw", file_path="raw/x.csv")
-        .share_arguments())
+    (local_flow.notebook("calc").args({"year": "2022"}).input("Raw", file_path="raw/x.csv").share_arguments())
     # The callee is now opened by hand: no arguments are passed.
     seen = {}
 

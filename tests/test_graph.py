@@ -50,10 +50,15 @@ def test_nodes_and_edges_one_node_per_table_path(flow, base):
     nb = {name: f"nb:project__{name}" for name in ("ingest", "clean", "stats", "report")}
     assert {n.id for n in graph.nodes} == {raw, orders, clean, stats, *nb.values()}
     assert {(e.source, e.target) for e in graph.edges} == {
-        (raw, nb["ingest"]), (nb["ingest"], orders),
-        (orders, nb["clean"]), (nb["clean"], clean),
-        (orders, nb["stats"]), (nb["stats"], stats),
-        (clean, nb["report"]), (stats, nb["report"]), (raw, nb["report"]),
+        (raw, nb["ingest"]),
+        (nb["ingest"], orders),
+        (orders, nb["clean"]),
+        (nb["clean"], clean),
+        (orders, nb["stats"]),
+        (nb["stats"], stats),
+        (clean, nb["report"]),
+        (stats, nb["report"]),
+        (raw, nb["report"]),
     }
     assert len(graph.edges) == 9 and len(graph.nodes) == 8
     assert [n.label for n in graph.notebooks] == ["ingest", "clean", "stats", "report"]
@@ -99,8 +104,9 @@ def test_statuses_colour_notebooks_and_come_from_run_results(flow):
     specs = declare_shop(flow)
     graph = build_lineage(specs, statuses={0: "succeeded", 1: "failed", 3: None})
     assert [n.status for n in graph.notebooks] == ["succeeded", "failed", None, None]
-    result = FlowRunResult("r1", (NotebookResult("k0", "ingest", "succeeded", index=0),
-                                  NotebookResult("k2", "stats", "skipped", index=2)))
+    result = FlowRunResult(
+        "r1", (NotebookResult("k0", "ingest", "succeeded", index=0), NotebookResult("k2", "stats", "skipped", index=2))
+    )
     assert statuses_of(result) == {0: "succeeded", 2: "skipped"}
 
 
@@ -109,18 +115,21 @@ def test_flow_graph_uses_build_lineage(flow):
     assert flow.graph() == build_lineage(flow.specs)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda s: build_lineage("ingest"), "sequence of NotebookSpec"),
-    (lambda s: build_lineage(42), "sequence of NotebookSpec"),
-    (lambda s: build_lineage([s[0], "x"]), "NotebookSpec items"),
-    (lambda s: build_lineage([s[0], s[0]]), "share declaration index 0"),
-    (lambda s: build_lineage(s, keys=["a"]), "keys must map"),
-    (lambda s: build_lineage(s, keys={0: "a"}), "no task key"),
-    (lambda s: build_lineage(s, keys={i.index: "same" for i in s}), "same task key 'same'"),
-    (lambda s: build_lineage(s, statuses=["succeeded"]), "statuses must map"),
-    (lambda s: build_lineage(s, statuses={9: "succeeded"}), "index 9"),
-    (lambda s: build_lineage(s, statuses={0: "done"}), "Unknown status 'done'"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda s: build_lineage("ingest"), "sequence of NotebookSpec"),
+        (lambda s: build_lineage(42), "sequence of NotebookSpec"),
+        (lambda s: build_lineage([s[0], "x"]), "NotebookSpec items"),
+        (lambda s: build_lineage([s[0], s[0]]), "share declaration index 0"),
+        (lambda s: build_lineage(s, keys=["a"]), "keys must map"),
+        (lambda s: build_lineage(s, keys={0: "a"}), "no task key"),
+        (lambda s: build_lineage(s, keys={i.index: "same" for i in s}), "same task key 'same'"),
+        (lambda s: build_lineage(s, statuses=["succeeded"]), "statuses must map"),
+        (lambda s: build_lineage(s, statuses={9: "succeeded"}), "index 9"),
+        (lambda s: build_lineage(s, statuses={0: "done"}), "Unknown status 'done'"),
+    ],
+)
 def test_bad_arguments_are_explained(flow, call, message):
     specs = declare_shop(flow)
     with pytest.raises(InvalidArgumentError, match=re.escape(message)):
@@ -146,8 +155,12 @@ def test_mermaid_shapes_edges_and_status_classes(flow):
     assert sum(1 for l in lines if re.fullmatch(r"    n\d+ --> n\d+", l)) == 9
     assert '[("OrdersClean<br/>project/clean/Clean.parquet")]' in text
     assert '[("Raw<br/>raw/*.csv")]' in text
-    for status, colour in [("succeeded", "#d3f9d8"), ("failed", "#ffe3e3"), ("upstream_failed", "#ffe8cc"),
-                           ("skipped", "#e9ecef")]:
+    for status, colour in [
+        ("succeeded", "#d3f9d8"),
+        ("failed", "#ffe3e3"),
+        ("upstream_failed", "#ffe8cc"),
+        ("skipped", "#e9ecef"),
+    ]:
         assert f"classDef {status} fill:{colour}" in text
     ids = {n.id: f"n{i}" for i, n in enumerate(graph.nodes)}
     assert f"class {ids['nb:project__ingest']} succeeded" in text
@@ -160,8 +173,12 @@ def test_mermaid_running_and_pending_look_plain(flow):
 
 
 def test_mermaid_escapes_quotes_brackets_and_markup(flow):
-    (flow.notebook('odd"nb(1)').input('We"ird[x]<b>#1', file_path="raw/a{b}.csv")
-         .output('Out|put"1', file_path="out/o.parquet").add())
+    (
+        flow.notebook('odd"nb(1)')
+        .input('We"ird[x]<b>#1', file_path="raw/a{b}.csv")
+        .output('Out|put"1', file_path="out/o.parquet")
+        .add()
+    )
     text = build_lineage(flow.specs).to_mermaid()
     for line in text.splitlines()[1:4]:
         label = re.fullmatch(r'    n\d+\[\(?"(.*)"\)?\]', line).group(1)
@@ -252,7 +269,7 @@ def test_svg_layout_has_no_overlaps_fits_the_canvas_and_flows_left_to_right(flow
     items = list(boxes.values())
     for i, a in enumerate(items):
         assert 0 <= a[0] < a[2] <= width and 0 <= a[1] < a[3] <= height
-        for b in items[i + 1:]:
+        for b in items[i + 1 :]:
             assert not overlaps(a, b), (a, b)
     for edge in graph.edges:
         assert boxes[edge.source][2] < boxes[edge.target][0], edge  # sources left of targets
@@ -267,13 +284,13 @@ def test_svg_shows_a_legend_of_the_statuses_present(flow):
 
 def test_svg_escapes_odd_labels_and_survives_control_characters():
     nodes = (
-        Node("nb:a", "notebook", 'a<b>&"c\'', "/w/a<b>", "succeeded"),
+        Node("nb:a", "notebook", "a<b>&\"c'", "/w/a<b>", "succeeded"),
         Node("tbl:/x/<T>&\x01", "table", "T]]>\x00<!--", "/x/<T>&\x01", external=True),
     )
     graph = LineageGraph(nodes, (Edge("tbl:/x/<T>&\x01", "nb:a"),))
     root = ET.fromstring(graph.to_svg())
     texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert 'a<b>&"c\'' in texts and "T]]>\ufffd<!--" in texts
+    assert "a<b>&\"c'" in texts and "T]]>\ufffd<!--" in texts
     assert [g.get("data-id") for g in node_groups(root)] == ["nb:a", "tbl:/x/<T>&\ufffd"]
     ET.fromstring(graph._repr_html_().split("</style>", 1)[1].rsplit("</div>", 1)[0])
     assert "\x00" not in graph.to_mermaid() and "\x01" not in graph.to_mermaid()
@@ -298,7 +315,7 @@ def test_cycles_from_explicit_paths_still_render(flow, base):
     root = ET.fromstring(graph.to_svg())
     assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "edge"]) == len(graph.edges) == 4
     boxes = [node_box(g) for g in node_groups(root)]
-    assert not any(overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert not any(overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
 
 def test_empty_graph_renders():
@@ -330,13 +347,16 @@ def test_repr_html_is_self_contained_inline_svg(flow):
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
 
-@pytest.mark.parametrize("suffix, check", [
-    (".html", lambda text: text.startswith("<!DOCTYPE html>") and "<svg" in text),
-    (".mmd", lambda text: text.startswith("flowchart LR")),
-    (".dot", lambda text: text.startswith("digraph lineage {")),
-    (".svg", lambda text: ET.fromstring(text).tag == f"{SVG}svg"),
-    (".SVG", lambda text: text.startswith("<svg")),
-])
+@pytest.mark.parametrize(
+    "suffix, check",
+    [
+        (".html", lambda text: text.startswith("<!DOCTYPE html>") and "<svg" in text),
+        (".mmd", lambda text: text.startswith("flowchart LR")),
+        (".dot", lambda text: text.startswith("digraph lineage {")),
+        (".svg", lambda text: ET.fromstring(text).tag == f"{SVG}svg"),
+        (".SVG", lambda text: text.startswith("<svg")),
+    ],
+)
 def test_save_writes_the_format_its_suffix_names(flow, tmp_path, suffix, check):
     graph = build_lineage(declare_shop(flow))
     target = tmp_path / f"lineage{suffix}"
@@ -380,6 +400,17 @@ def test_docs_example_script_draws_the_sales_pipeline(tmp_path):
     assert module["main"](["make_lineage_example.py", str(tmp_path / "example.svg")]) == 0
     root = ET.fromstring((tmp_path / "example.svg").read_text(encoding="utf-8"))
     labels = [g.find(f"{SVG}text").text for g in node_groups(root)]
-    assert labels == ["SalesRaw", "CustomersRaw", "ingest", "OrdersBronze", "CustomersBronze",
-                      "silver/merge_orders", "OrdersSilver", "gold/main", "RevenueByMonth", "TopCustomers", "report"]
+    assert labels == [
+        "SalesRaw",
+        "CustomersRaw",
+        "ingest",
+        "OrdersBronze",
+        "CustomersBronze",
+        "silver/merge_orders",
+        "OrdersSilver",
+        "gold/main",
+        "RevenueByMonth",
+        "TopCustomers",
+        "report",
+    ]
     assert all("succeeded" in g.get("class").split() for g in node_groups(root) if "notebook" in g.get("class"))

@@ -21,29 +21,101 @@ from dtflw.testing import FakeDbutils
 CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "Standard_DS3_v2", "num_workers": 2}
 
 NASTY = [
-    "", " ", "plain", "it's", 'say "hi"', "back\\slash", "C:\\path\\x", "key: value", "a #comment",
-    "#start", "- dash", "? q", "[1, 2]", "{a: b}", "*alias", "&anchor", "!tag", "%percent", "@at", "`tick",
-    "|", ">", "'", '"', "yes", "no", "on", "off", "y", "n", "true", "False", "null", "~", "NULL",
-    "0", "-1", "0x1F", "0o17", "1e3", "1_000", ".5", ".inf", "-.nan", "12:30:00", "2024-01-01",
-    "line1\nline2", "trailing\n", "\r\n", "tab\there", "nul\x00byte", "bell\x07", "esc\x1b[0m", "del\x7f",
-    "\x85next", "\u2028ls", "\u2029ps", "\ufeffbom", "\xa0nbsp", "café", "日本語", "emoji 🎉", "${var.env}",
-    "{{job.run_id}}", "abfss://c@acct.dfs.core.windows.net/p/x", "/Users/me@x.com/proj: x #1", "   lead",
-    "trail   ", "---", "...", "<<", "=",
+    "",
+    " ",
+    "plain",
+    "it's",
+    'say "hi"',
+    "back\\slash",
+    "C:\\path\\x",
+    "key: value",
+    "a #comment",
+    "#start",
+    "- dash",
+    "? q",
+    "[1, 2]",
+    "{a: b}",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%percent",
+    "@at",
+    "`tick",
+    "|",
+    ">",
+    "'",
+    '"',
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "true",
+    "False",
+    "null",
+    "~",
+    "NULL",
+    "0",
+    "-1",
+    "0x1F",
+    "0o17",
+    "1e3",
+    "1_000",
+    ".5",
+    ".inf",
+    "-.nan",
+    "12:30:00",
+    "2024-01-01",
+    "line1\nline2",
+    "trailing\n",
+    "\r\n",
+    "tab\there",
+    "nul\x00byte",
+    "bell\x07",
+    "esc\x1b[0m",
+    "del\x7f",
+    "\x85next",
+    "\u2028ls",
+    "\u2029ps",
+    "\ufeffbom",
+    "\xa0nbsp",
+    "café",
+    "日本語",
+    "emoji 🎉",
+    "${var.env}",
+    "{{job.run_id}}",
+    "abfss://c@acct.dfs.core.windows.net/p/x",
+    "/Users/me@x.com/proj: x #1",
+    "   lead",
+    "trail   ",
+    "---",
+    "...",
+    "<<",
+    "=",
 ]
 
 
 # ---- fixtures --------------------------------------------------------------------------------
 def _flow(tmp_path: Path) -> Any:
-    return init_flow(LocalStorage(tmp_path),
-                     dbutils=FakeDbutils(user="me@x.com", notebook_path="/Users/me@x.com/proj/main"))
+    return init_flow(
+        LocalStorage(tmp_path), dbutils=FakeDbutils(user="me@x.com", notebook_path="/Users/me@x.com/proj/main")
+    )
 
 
 @pytest.fixture
 def specs(tmp_path: Path) -> tuple[NotebookSpec, ...]:
     """ingest -> clean -> (a, b) -> report: a chain, a fan-out and a fan-in."""
     flow = _flow(tmp_path)
-    (flow.notebook("ingest").args({"year": "2022"}).input("Raw", file_path="raw/*.csv").output("Orders")
-     .retries(2, backoff_seconds=30).timeout(3600).add())
+    (
+        flow.notebook("ingest")
+        .args({"year": "2022"})
+        .input("Raw", file_path="raw/*.csv")
+        .output("Orders")
+        .retries(2, backoff_seconds=30)
+        .timeout(3600)
+        .add()
+    )
     flow.notebook("clean").input("Orders").output("Clean").add()
     flow.notebook("a").input("Clean").output("A").add()
     flow.notebook("b").input("Clean").output("B").add()
@@ -122,8 +194,10 @@ def test_notebook_paths_are_absolute_and_optionally_prefixed(specs: tuple[Notebo
 
 
 def test_prefix_is_not_added_twice(tmp_path: Path) -> None:
-    flow = init_flow(LocalStorage(tmp_path),
-                     dbutils=FakeDbutils(user="me@x.com", notebook_path="/Workspace/Users/me@x.com/proj/main"))
+    flow = init_flow(
+        LocalStorage(tmp_path),
+        dbutils=FakeDbutils(user="me@x.com", notebook_path="/Workspace/Users/me@x.com/proj/main"),
+    )
     flow.notebook("ingest").add()
     task = job_settings(flow.specs, "demo", notebook_path_prefix="/Workspace")["tasks"][0]
     assert task["notebook_task"]["notebook_path"] == "/Workspace/Users/me@x.com/proj/ingest"
@@ -180,14 +254,17 @@ def test_cluster_and_existing_cluster_together_is_an_error(specs: tuple[Notebook
         job_settings(specs, "demo", cluster=CLUSTER, existing_cluster_id="0101-123456-abcdef")
 
 
-@pytest.mark.parametrize("cluster, message", [
-    ({}, "non-empty dict"),
-    ("15.4.x-scala2.12", "non-empty dict"),
-    ({"num_workers": 2}, "spark_version"),
-    ({"spark_version": "15.4", "x": None}, r"cluster\.x: NoneType"),
-    ({"spark_version": "15.4", "x": float("nan")}, "not a finite number"),
-    ({"spark_version": "15.4", 3: "x"}, "keys must be strings"),
-])
+@pytest.mark.parametrize(
+    "cluster, message",
+    [
+        ({}, "non-empty dict"),
+        ("15.4.x-scala2.12", "non-empty dict"),
+        ({"num_workers": 2}, "spark_version"),
+        ({"spark_version": "15.4", "x": None}, r"cluster\.x: NoneType"),
+        ({"spark_version": "15.4", "x": float("nan")}, "not a finite number"),
+        ({"spark_version": "15.4", 3: "x"}, "keys must be strings"),
+    ],
+)
 def test_bad_cluster_is_rejected(specs: tuple[NotebookSpec, ...], cluster: Any, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         job_settings(specs, "demo", cluster=cluster)
@@ -217,17 +294,20 @@ def test_specs_must_be_notebook_specs() -> None:
         job_settings(["ingest"], "demo")  # type: ignore[list-item]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"existing_cluster_id": ""}, "existing_cluster_id must be a non-empty string"),
-    ({"cluster": CLUSTER, "job_cluster_key": ""}, "job_cluster_key must be a non-empty string"),
-    ({"max_concurrent_runs": -1}, "max_concurrent_runs"),
-    ({"max_concurrent_runs": True}, "max_concurrent_runs"),
-    ({"email_on_failure": "team@x.com"}, "not a single string"),
-    ({"tags": {"team": 1}}, "tags must be a dict"),
-    ({"tags": {f"t{i}": "v" for i in range(26)}}, "at most 25 tags"),
-    ({"parameters": {"env": 1}}, "parameters must map"),
-    ({"notebook_path_prefix": "Workspace"}, "notebook_path_prefix"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"existing_cluster_id": ""}, "existing_cluster_id must be a non-empty string"),
+        ({"cluster": CLUSTER, "job_cluster_key": ""}, "job_cluster_key must be a non-empty string"),
+        ({"max_concurrent_runs": -1}, "max_concurrent_runs"),
+        ({"max_concurrent_runs": True}, "max_concurrent_runs"),
+        ({"email_on_failure": "team@x.com"}, "not a single string"),
+        ({"tags": {"team": 1}}, "tags must be a dict"),
+        ({"tags": {f"t{i}": "v" for i in range(26)}}, "at most 25 tags"),
+        ({"parameters": {"env": 1}}, "parameters must map"),
+        ({"notebook_path_prefix": "Workspace"}, "notebook_path_prefix"),
+    ],
+)
 def test_bad_options_are_rejected(specs: tuple[NotebookSpec, ...], kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         job_settings(specs, "demo", **kwargs)
@@ -242,8 +322,14 @@ def test_too_long_task_key_is_an_error(tmp_path: Path) -> None:
 
 # ---- job-level options -----------------------------------------------------------------------
 def test_job_level_options(specs: tuple[NotebookSpec, ...]) -> None:
-    doc = job_settings(specs, "demo", parameters={"env": "dev"}, max_concurrent_runs=3,
-                       tags={"team": "data"}, email_on_failure=["team@x.com"])
+    doc = job_settings(
+        specs,
+        "demo",
+        parameters={"env": "dev"},
+        max_concurrent_runs=3,
+        tags={"team": "data"},
+        email_on_failure=["team@x.com"],
+    )
     assert doc["name"] == "demo"
     assert doc["parameters"] == [{"name": "env", "default": "dev"}]
     assert doc["max_concurrent_runs"] == 3
@@ -274,16 +360,31 @@ def test_secret_looking_args_are_not_exported(tmp_path: Path, caplog: pytest.Log
 
 
 # ---- databricks-sdk round trip ---------------------------------------------------------------
-@pytest.mark.parametrize("compute", [
-    {},
-    {"cluster": {**CLUSTER, "spark_conf": {"spark.x": "1"}, "custom_tags": {"a": "b"},
-                 "autoscale": {"min_workers": 1, "max_workers": 4}}},
-    {"existing_cluster_id": "0101-123456-abcdef"},
-])
-def test_job_settings_load_into_the_sdk_without_loss(specs: tuple[NotebookSpec, ...],
-                                                     compute: dict[str, Any]) -> None:
-    doc = job_settings(specs, "demo", parameters={"env": "dev"}, tags={"team": "data"},
-                       email_on_failure=["team@x.com"], notebook_path_prefix="/Workspace", **compute)
+@pytest.mark.parametrize(
+    "compute",
+    [
+        {},
+        {
+            "cluster": {
+                **CLUSTER,
+                "spark_conf": {"spark.x": "1"},
+                "custom_tags": {"a": "b"},
+                "autoscale": {"min_workers": 1, "max_workers": 4},
+            }
+        },
+        {"existing_cluster_id": "0101-123456-abcdef"},
+    ],
+)
+def test_job_settings_load_into_the_sdk_without_loss(specs: tuple[NotebookSpec, ...], compute: dict[str, Any]) -> None:
+    doc = job_settings(
+        specs,
+        "demo",
+        parameters={"env": "dev"},
+        tags={"team": "data"},
+        email_on_failure=["team@x.com"],
+        notebook_path_prefix="/Workspace",
+        **compute,
+    )
     assert _sdk_round_trip(doc) == doc
     assert json.loads(json.dumps(doc)) == doc  # plain JSON, ready for POST /api/2.1/jobs/create
 
@@ -302,8 +403,7 @@ def test_sdk_objects_carry_the_typed_values(specs: tuple[NotebookSpec, ...]) -> 
 # ---- bundle YAML -----------------------------------------------------------------------------
 @pytest.mark.parametrize("compute", [{}, {"cluster": CLUSTER}, {"existing_cluster_id": "0101-1"}])
 def test_bundle_yaml_holds_the_same_job(specs: tuple[NotebookSpec, ...], compute: dict[str, Any]) -> None:
-    options = dict(parameters={"env": "dev"}, tags={"team": "data"}, email_on_failure=["team@x.com"],
-                   **compute)
+    options = dict(parameters={"env": "dev"}, tags={"team": "data"}, email_on_failure=["team@x.com"], **compute)
     loaded = yaml.safe_load(bundle_yaml(specs, "dtflw demo", **options))
     assert set(loaded) == {"resources"}
     job = loaded["resources"]["jobs"]["dtflw_demo"]
@@ -316,8 +416,9 @@ def test_bundle_yaml_keys_and_bundle_section(specs: tuple[NotebookSpec, ...]) ->
     loaded = yaml.safe_load(bundle_yaml(specs, "9 lives: daily", include_bundle=True))
     assert loaded["bundle"] == {"name": "job_9_lives_daily"}
     assert list(loaded["resources"]["jobs"]) == ["job_9_lives_daily"]
-    loaded = yaml.safe_load(bundle_yaml(specs, "x", resource_key="sales_daily", include_bundle=True,
-                                        bundle_name="sales"))
+    loaded = yaml.safe_load(
+        bundle_yaml(specs, "x", resource_key="sales_daily", include_bundle=True, bundle_name="sales")
+    )
     assert loaded["bundle"] == {"name": "sales"}
     assert loaded["resources"]["jobs"]["sales_daily"]["name"] == "x"
 

@@ -9,10 +9,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from dtflw import init_flow
-from dtflw.errors import InvalidArgumentError
+from dtflw.errors import FlowRunError, InvalidArgumentError
 from dtflw.run.notify import WebhookNotifier
 from dtflw.run.progress import ProgressTable
-from dtflw.errors import FlowRunError
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 from tests.conftest import write_parquet_stub
@@ -102,8 +101,8 @@ def test_validation():
 
 
 def test_progress_table_tracks_states():
-    from dtflw.run.events import FlowEvent
     from dtflw.model.results import NotebookResult
+    from dtflw.run.events import FlowEvent
 
     table = ProgressTable(["a", "b"])
     table(FlowEvent("notebook_start", "r", "f", "a"))

@@ -22,7 +22,11 @@ def test_forms_are_equivalent():
 
 def test_ddl_with_nested_types():
     assert parse_ddl("id INT, price DECIMAL(10, 2), tags ARRAY<STRING>, m MAP<STRING, INT>") == [
-        ("id", "INT"), ("price", "DECIMAL(10, 2)"), ("tags", "ARRAY<STRING>"), ("m", "MAP<STRING, INT>")]
+        ("id", "INT"),
+        ("price", "DECIMAL(10, 2)"),
+        ("tags", "ARRAY<STRING>"),
+        ("m", "MAP<STRING, INT>"),
+    ]
     assert normalise_type("DECIMAL(10, 2)") == "decimal(10,2)"
     assert normalise_type("INTEGER") == "int" and normalise_type("LONG") == "bigint"
 

@@ -59,16 +59,21 @@ def test_delta_save_forpath_and_merge(spark_session: SparkEnv) -> None:
     uri = f"dbfs:/{_unique('t')}"
     spark.createDataFrame([(1, "a"), (2, "b")], "id INT, v STRING").write.format("delta").save(uri)
 
-    log = spark_session.dbfs_root / uri[len("dbfs:/"):] / "_delta_log"
+    log = spark_session.dbfs_root / uri[len("dbfs:/") :] / "_delta_log"
     assert (log / "00000000000000000000.json").is_file()
 
     table = DeltaTable.forPath(spark, uri)
     updates = spark.createDataFrame([(2, "B"), (3, "c")], "id INT, v STRING")
-    (table.alias("t").merge(updates.alias("u"), "t.id = u.id")
-     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+    (
+        table.alias("t")
+        .merge(updates.alias("u"), "t.id = u.id")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
 
     assert (log / "00000000000000000001.json").is_file()
-    scheme_less = uri[len("dbfs:"):]
+    scheme_less = uri[len("dbfs:") :]
     rows = spark.read.format("delta").load(scheme_less).orderBy("id").collect()
     assert [(r.id, r.v) for r in rows] == [(1, "a"), (2, "B"), (3, "c")]
     assert DeltaTable.isDeltaTable(spark, uri)
@@ -123,7 +128,9 @@ def test_abfss_authority_registered_after_start(spark_session: SparkEnv) -> None
 def test_new_authorities_in_config_apply_to_live_session(spark_session: SparkEnv) -> None:
     authority = f"{_unique('c')}@acct2.blob.core.windows.net"
     config = sess.SessionConfig(
-        dbfs_root=spark_session.dbfs_root, run_dir=spark_session.run_dir, app_name="dtflw-tests",
+        dbfs_root=spark_session.dbfs_root,
+        run_dir=spark_session.run_dir,
+        app_name="dtflw-tests",
         cloud_authorities={authority},
     )
     spark = sess.get_or_create_session(config)
@@ -140,8 +147,9 @@ def test_changed_sql_settings_apply_to_live_session(spark_session: SparkEnv) -> 
     key = "spark.sql.ansi.enabled"
     started = spark_session.spark.conf.get(key)
     flipped = "false" if started == "true" else "true"
-    config = sess.SessionConfig(dbfs_root=spark_session.dbfs_root, run_dir=spark_session.run_dir,
-                                app_name="dtflw-tests", conf={key: flipped})
+    config = sess.SessionConfig(
+        dbfs_root=spark_session.dbfs_root, run_dir=spark_session.run_dir, app_name="dtflw-tests", conf={key: flipped}
+    )
     assert sess.get_or_create_session(config).conf.get(key) == flipped
     assert spark_session.spark.conf.get(key) == started  # the fixture's config again
 
@@ -160,14 +168,16 @@ def test_changed_roots_apply_to_live_session(spark_session: SparkEnv, tmp_path: 
 
 
 def test_authorities_in_text() -> None:
-    source = '''
+    source = """
 df = spark.read.load("abfss://raw@lake.dfs.core.windows.net/sales/2024")
 other = 'wasbs://$web@site.blob.core.windows.net/index.html'
 plain = "abfs://c-1@acct9.dfs.core.windows.net"  # no path
 not_azure = "s3://bucket/x"; dynamic = f"abfss://{c}@{a}.dfs.core.windows.net/x"
-'''
+"""
     assert sess.authorities_in_text(source) == {
-        "raw@lake.dfs.core.windows.net", "$web@site.blob.core.windows.net", "c-1@acct9.dfs.core.windows.net",
+        "raw@lake.dfs.core.windows.net",
+        "$web@site.blob.core.windows.net",
+        "c-1@acct9.dfs.core.windows.net",
     }
     assert sess.authorities_in_text("nothing here") == set()
 
@@ -279,7 +289,9 @@ def test_missing_jars_fail_before_spark_starts(tmp_path: Path, monkeypatch: pyte
 
 def test_start_errors_are_translated() -> None:
     gateway = RuntimeError("[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number.")
-    ivy = RuntimeError("java.lang.RuntimeException: [unresolved dependency: io.delta#delta-spark_4.2_2.13;4.4.1: not found]")
+    ivy = RuntimeError(
+        "java.lang.RuntimeException: [unresolved dependency: io.delta#delta-spark_4.2_2.13;4.4.1: not found]"
+    )
     for error in (gateway, ivy):
         clear = sess._start_error(error)
         assert isinstance(clear, RuntimeNotAvailableError)
@@ -317,10 +329,15 @@ def test_config_defaults_follow_pathmap(tmp_path: Path) -> None:
 
 
 def test_spark_conf_merges_user_settings(tmp_path: Path) -> None:
-    config = sess.SessionConfig(dbfs_root=tmp_path / "dbfs", conf={
-        "spark.sql.ansi.enabled": "false", "spark.jars": "/x/extra.jar",
-        "spark.sql.extensions": "my.Ext", "spark.sql.shuffle.partitions": "7",
-    })
+    config = sess.SessionConfig(
+        dbfs_root=tmp_path / "dbfs",
+        conf={
+            "spark.sql.ansi.enabled": "false",
+            "spark.jars": "/x/extra.jar",
+            "spark.sql.extensions": "my.Ext",
+            "spark.sql.shuffle.partitions": "7",
+        },
+    )
     conf = sess.spark_conf(config, [Path("/j/a.jar"), Path("/j/b.jar")])
     assert conf["spark.sql.ansi.enabled"] == "false"
     assert conf["spark.sql.shuffle.partitions"] == "7"  # --conf wins

@@ -73,9 +73,7 @@ def only_cell(text: str) -> Cell:
 
 def ipynb(*cells: dict[str, Any], metadata: dict[str, Any] | None = None) -> str:
     """Serialize an nbformat-4 notebook with the given cells."""
-    return json.dumps(
-        {"nbformat": 4, "nbformat_minor": 0, "metadata": metadata or {}, "cells": list(cells)}
-    )
+    return json.dumps({"nbformat": 4, "nbformat_minor": 0, "metadata": metadata or {}, "cells": list(cells)})
 
 
 def code(source: str | list[str], **metadata: Any) -> dict[str, Any]:
@@ -312,7 +310,7 @@ def test_other_language_source_is_rejected(header: str, language: str) -> None:
         ("%run ./config.py", "./config.py", {}),
         ("%run ../shared/utils", "../shared/utils", {}),
         ("%run /Workspace/Users/a@b.com/lib", "/Workspace/Users/a@b.com/lib", {}),
-        ('%run ./x $a="b c" $d=e $f=\'g\'', "./x", {"a": "b c", "d": "e", "f": "g"}),
+        ("%run ./x $a=\"b c\" $d=e $f='g'", "./x", {"a": "b c", "d": "e", "f": "g"}),
         ("./x $a=1", "./x", {"a": "1"}),
         ('%run "./my notebook" $k=v', "./my notebook", {"k": "v"}),
         ("%run './quoted.ipynb'", "./quoted.ipynb", {}),
@@ -344,7 +342,7 @@ def test_parse_run_directive(text: str, path: str, params: dict[str, str]) -> No
         ("%run ./x a=b", "expected \\$name=value"),
         ("%run ./x $a", "expected \\$name=value"),
         ("%run ./x $=b", "expected \\$name=value"),
-        ('%run ./x $a="unterminated', "unterminated \" quote"),
+        ('%run ./x $a="unterminated', 'unterminated " quote'),
         ("%run './x", "unterminated ' quote"),
         ('%run ./x $a="b"c', "unexpected text after closing quote"),
         ("%run ./x\n$a=b", "one line"),
@@ -440,9 +438,7 @@ def test_ipynb_markdown_raw_and_empty_cells() -> None:
         (["%matplotlib inline"], "unknown", "matplotlib", "inline", 1),
     ],
 )
-def test_ipynb_magic_code_cells(
-    source: list[str], kind: str, magic: str, body: str, first_line: int
-) -> None:
+def test_ipynb_magic_code_cells(source: list[str], kind: str, magic: str, body: str, first_line: int) -> None:
     cell = parse_ipynb(ipynb(code(source))).cells[0]
     assert (cell.kind, cell.magic, cell.source, cell.first_line) == (kind, magic, body, first_line)
 
@@ -530,9 +526,7 @@ def test_notebook_to_ipynb_dict_shape() -> None:
         "source": ["# Title\n", "\n", "Some *markdown*."],
     }
     assert run["source"] == ['%run ./config $env="dev" $catalog=main']
-    assert run["metadata"] == {
-        "application/vnd.databricks.v1+cell": {"title": "Load config", "showTitle": True}
-    }
+    assert run["metadata"] == {"application/vnd.databricks.v1+cell": {"title": "Load config", "showTitle": True}}
     assert data["cells"][3]["source"] == [
         "%sql\n",
         "SELECT * FROM main.sales.orders WHERE id = :order_id",
@@ -568,6 +562,7 @@ def test_notebook_to_ipynb_dict_round_trip() -> None:
     assert shape(again) == expected
     assert again.cells[-1] == Cell(12, "md", "", "md", None, 1)
 
+
 # --------------------------------------------------------------------------- files
 
 
@@ -585,9 +580,7 @@ def test_file_dispatch_plain_python(tmp_path: Path) -> None:
     path.write_text(f"\n{body}\n\n", encoding="utf-8")
     nb = parse_notebook_file(str(path))
     assert nb.format == "plain-python"
-    assert nb.cells == (
-        Cell(0, "python", body, None, None, 2),
-    )
+    assert nb.cells == (Cell(0, "python", body, None, None, 2),)
 
 
 def test_file_dispatch_empty_plain_python(tmp_path: Path) -> None:
@@ -621,9 +614,7 @@ def test_file_dispatch_bad_ipynb_names_file(tmp_path: Path) -> None:
         ("R.R", "# Databricks notebook source\nx <- 1\n"),
     ],
 )
-def test_file_dispatch_other_languages_rejected(
-    tmp_path: Path, filename: str, content: str
-) -> None:
+def test_file_dispatch_other_languages_rejected(tmp_path: Path, filename: str, content: str) -> None:
     path = tmp_path / filename
     path.write_text(content, encoding="utf-8")
     with pytest.raises(NotebookSourceError, match="only Python notebooks run locally") as info:

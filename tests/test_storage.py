@@ -26,8 +26,10 @@ def test_dbfs_default_root_and_derived_path_match_the_0_6_layout():
     storage = dbfs_init(dbutils=dbutils)
     assert storage.root_dir == "FileStore/me@x.com"
     assert storage.base_path == "dbfs:/"
-    assert storage.derive_table_path("sales/ingest_data", "Orders") == \
-        "dbfs:/FileStore/me@x.com/sales/ingest_data/Orders.parquet"
+    assert (
+        storage.derive_table_path("sales/ingest_data", "Orders")
+        == "dbfs:/FileStore/me@x.com/sales/ingest_data/Orders.parquet"
+    )
 
 
 def test_path_helpers():

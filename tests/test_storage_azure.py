@@ -14,9 +14,10 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -35,26 +36,41 @@ FOLDER = {"hdi_isfolder": "true"}
 
 # Every blob of the read-only tree; folder markers are listed apart (dbutils.fs cannot make them).
 BLOBS = [
-    *[f"tables/Small.parquet/part-{i:05d}.parquet" for i in range(10)], "tables/Small.parquet/_SUCCESS",
+    *[f"tables/Small.parquet/part-{i:05d}.parquet" for i in range(10)],
+    "tables/Small.parquet/_SUCCESS",
     *[f"tables/Temp.parquet/_temporary/0/part-{i:05d}.parquet" for i in range(3)],
-    "tables/NoSuccess.parquet/_started_1", "tables/NoSuccess.parquet/part-00000.parquet",
-    "tables/Started.parquet/_committed_1", "tables/Started.parquet/_started_1",
+    "tables/NoSuccess.parquet/_started_1",
+    "tables/NoSuccess.parquet/part-00000.parquet",
+    "tables/Started.parquet/_committed_1",
+    "tables/Started.parquet/_started_1",
     "tables/Started.parquet/_temporary/0/x",
-    "tables/Hidden.parquet/.hidden", "tables/Hidden.parquet/_meta",
+    "tables/Hidden.parquet/.hidden",
+    "tables/Hidden.parquet/_meta",
     "tables/Single.parquet",
-    "tables/Sibling.parquet-old/part-0.parquet", "tables/Sibling.parquet.bak",
+    "tables/Sibling.parquet-old/part-0.parquet",
+    "tables/Sibling.parquet.bak",
     "tables/Sibling.parquet/part-0.parquet",
     "tables/SiblingOnly.parquet-old/part-0.parquet",
-    *[f"tables/Underscores.parquet/_a{i}" for i in range(10)], "tables/Underscores.parquet/part-0.parquet",
+    *[f"tables/Underscores.parquet/_a{i}" for i in range(10)],
+    "tables/Underscores.parquet/part-0.parquet",
     "tables/Partitioned.parquet/year=2021/part-0.parquet",
-    "tables/Delta/_delta_log/00000000000000000000.crc", "tables/Delta/_delta_log/00000000000000000000.json",
-    "tables/Delta/_delta_log/00000000000000000001.json", "tables/Delta/part-0.parquet",
-    "tables/DeltaNoCommit/_delta_log/_last_checkpoint", "tables/DeltaNoCommit/part-0.parquet",
+    "tables/Delta/_delta_log/00000000000000000000.crc",
+    "tables/Delta/_delta_log/00000000000000000000.json",
+    "tables/Delta/_delta_log/00000000000000000001.json",
+    "tables/Delta/part-0.parquet",
+    "tables/DeltaNoCommit/_delta_log/_last_checkpoint",
+    "tables/DeltaNoCommit/part-0.parquet",
     "tables/Plain/part-0.parquet",
-    "few/2021/_SUCCESS", *[f"few/2021/part-{i:04d}.csv" for i in range(10)],
-    "many/2021/_SUCCESS", *[f"many/2021/part-{i:04d}.csv" for i in range(MANY)],
+    "few/2021/_SUCCESS",
+    *[f"few/2021/part-{i:04d}.csv" for i in range(10)],
+    "many/2021/_SUCCESS",
+    *[f"many/2021/part-{i:04d}.csv" for i in range(MANY)],
     *[f"wide/d{i:02d}/f.csv" for i in range(12)],
-    "raw/2021/a.csv", "raw/2021/b.txt", "raw/2022/c.csv", "raw/x2022/d.csv", "other/e.csv",
+    "raw/2021/a.csv",
+    "raw/2021/b.txt",
+    "raw/2022/c.csv",
+    "raw/x2022/d.csv",
+    "other/e.csv",
     "raw/2023._dtflw_pending",
 ]
 MARKERS = ["markers/Empty.parquet", "markers/Full.parquet", "markers/Busy.parquet._dtflw_pending"]
@@ -64,17 +80,32 @@ PLACEHOLDERS = ["markers/Slashed.parquet/", "markers/OnlySlash.parquet/"]  # fol
 
 # Expected existence (parquet format, then delta format) for paths of the tree.
 EXPECTED = {
-    "tables/Small.parquet": (True, True), "tables/Temp.parquet": (False, False),
-    "tables/NoSuccess.parquet": (True, True), "tables/Started.parquet": (False, False),
-    "tables/Hidden.parquet": (False, False), "tables/Single.parquet": (True, True),
-    "tables/Sibling.parquet": (True, True), "tables/SiblingOnly.parquet": (False, False),
-    "tables/Underscores.parquet": (True, True), "tables/Partitioned.parquet": (True, True),
-    "tables/Delta": (True, True), "tables/DeltaNoCommit": (True, False), "tables/Plain": (True, True),
-    "tables/Missing.parquet": (False, False), "tables/Missing": (False, False),
-    "many/2021": (True, True), "few/2021": (True, True), "raw/2021/a.csv": (True, True),
+    "tables/Small.parquet": (True, True),
+    "tables/Temp.parquet": (False, False),
+    "tables/NoSuccess.parquet": (True, True),
+    "tables/Started.parquet": (False, False),
+    "tables/Hidden.parquet": (False, False),
+    "tables/Single.parquet": (True, True),
+    "tables/Sibling.parquet": (True, True),
+    "tables/SiblingOnly.parquet": (False, False),
+    "tables/Underscores.parquet": (True, True),
+    "tables/Partitioned.parquet": (True, True),
+    "tables/Delta": (True, True),
+    "tables/DeltaNoCommit": (True, False),
+    "tables/Plain": (True, True),
+    "tables/Missing.parquet": (False, False),
+    "tables/Missing": (False, False),
+    "many/2021": (True, True),
+    "few/2021": (True, True),
+    "raw/2021/a.csv": (True, True),
 }
-MARKER_EXPECTED = {"markers/Empty.parquet": False, "markers/Full.parquet": True, "markers/Busy.parquet": False,
-                   "markers/Slashed.parquet": True, "markers/OnlySlash.parquet": False}
+MARKER_EXPECTED = {
+    "markers/Empty.parquet": False,
+    "markers/Full.parquet": True,
+    "markers/Busy.parquet": False,
+    "markers/Slashed.parquet": True,
+    "markers/OnlySlash.parquet": False,
+}
 
 
 class Counter:
@@ -113,8 +144,9 @@ def work(azurite_server: Azurite) -> Any:
 
 def blob_storage(connection_string: str, container: str = TREE, **kwargs: Any) -> tuple[AzureStorage, Counter]:
     counter = Counter()
-    storage = AzureStorage(DEV_ACCOUNT, container, "", credential=connection_string,
-                           client_options={"raw_request_hook": counter}, **kwargs)
+    storage = AzureStorage(
+        DEV_ACCOUNT, container, "", credential=connection_string, client_options={"raw_request_hook": counter}, **kwargs
+    )
     return storage, counter
 
 
@@ -142,8 +174,9 @@ def test_exists_follows_the_base_rules_and_matches_dbutils_fs(azurite, tree, tmp
         assert storage.exists(path) is expected, path
         complete = expected or path == "markers/Busy.parquet"  # complete, but pending
         assert Storage._table_is_complete(storage, storage.get_abs_path(path)) is complete, path
-    assert storage.list("markers/*") == [storage.get_abs_path(f"markers/{name}.parquet") for name in
-                                         ("Busy", "Empty", "Full", "OnlySlash", "Slashed")]
+    assert storage.list("markers/*") == [
+        storage.get_abs_path(f"markers/{name}.parquet") for name in ("Busy", "Empty", "Full", "OnlySlash", "Slashed")
+    ]
     assert storage.list("markers/Slashed.parquet/*") == [storage.get_abs_path("markers/Slashed.parquet/part-0.parquet")]
     assert storage.is_pending("markers/Busy.parquet")  # a folder marker, as dbutils.fs.mkdirs leaves
     with pytest.raises(InvalidArgumentError, match=r"list\(\)"):
@@ -178,7 +211,10 @@ def test_glob_matches_per_segment(azurite, tree):
     assert storage.list("raw/2021/a.csv") == [f"{base}raw/2021/a.csv"]
     assert storage.list("raw/*/none*") == [] and storage.list("missing/*") == []
     assert storage.list("tables/Sibling.parquet*") == [
-        f"{base}tables/Sibling.parquet", f"{base}tables/Sibling.parquet-old", f"{base}tables/Sibling.parquet.bak"]
+        f"{base}tables/Sibling.parquet",
+        f"{base}tables/Sibling.parquet-old",
+        f"{base}tables/Sibling.parquet.bak",
+    ]
     assert len(storage.list("many/2021/part-*.csv")) == MANY
     assert storage.list("*") == [f"{base}{top}" for top in ("few", "many", "markers", "other", "raw", "tables", "wide")]
 
@@ -264,13 +300,15 @@ def test_abfss_and_wasbs_paths_reach_the_same_blobs(azurite, tree):
     abfss, _ = blob_storage(azurite, protocol="abfss")
     assert abfss.base_path == f"abfss://{TREE}@{DEV_ACCOUNT}.dfs.core.windows.net/"
     assert abfss.exists(f"{abfss.base_path}tables/Small.parquet") and wasbs.exists("tables/Small.parquet")
-    assert [p.split("/", 3)[3] for p in abfss.list("raw/20*/*.csv")] == \
-        [p.split("/", 3)[3] for p in wasbs.list("raw/20*/*.csv")] == ["raw/2021/a.csv", "raw/2022/c.csv"]
+    assert (
+        [p.split("/", 3)[3] for p in abfss.list("raw/20*/*.csv")]
+        == [p.split("/", 3)[3] for p in wasbs.list("raw/20*/*.csv")]
+        == ["raw/2021/a.csv", "raw/2022/c.csv"]
+    )
     assert abfss.version("tables/Small.parquet") == wasbs.version("tables/Small.parquet")
     with pytest.raises(StorageError, match="not on this storage"):
         abfss.exists(f"{wasbs.base_path}tables/Small.parquet")
-    via_url = AzureStorage.from_url(f"abfss://{TREE}@{DEV_ACCOUNT}.dfs.core.windows.net/tables",
-                                    credential=azurite)
+    via_url = AzureStorage.from_url(f"abfss://{TREE}@{DEV_ACCOUNT}.dfs.core.windows.net/tables", credential=azurite)
     assert via_url.root_dir == "tables" and via_url.exists(via_url.get_path_in_root_dir("Small.parquet"))
 
 
@@ -278,8 +316,13 @@ def test_abfss_and_wasbs_paths_reach_the_same_blobs(azurite, tree):
 def _sas(container: str, key: str = DEV_ACCOUNT_KEY) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-    return generate_container_sas(DEV_ACCOUNT, container, account_key=key, expiry=datetime.now(timezone.utc)
-                                  + timedelta(hours=1), permission=ContainerSasPermissions(read=True, list=True))
+    return generate_container_sas(
+        DEV_ACCOUNT,
+        container,
+        account_key=key,
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+        permission=ContainerSasPermissions(read=True, list=True),
+    )
 
 
 def test_every_credential_form_reaches_the_container(azurite_server, tree):
@@ -325,8 +368,11 @@ def test_wrong_key_and_sas_are_rejected_without_leaking(azurite_server, tree, ca
 def test_missing_container_is_a_clear_error(azurite):
     storage, _ = blob_storage(azurite, "no-such-container")
     for call in (lambda: storage.exists("t/T.parquet"), lambda: storage.list("t/*"), storage.check_access):
-        with pytest.raises(StorageError, match=r"account 'devstoreaccount1', container 'no-such-container': "
-                                               r"the container does not exist"):
+        with pytest.raises(
+            StorageError,
+            match=r"account 'devstoreaccount1', container 'no-such-container': "
+            r"the container does not exist",
+        ):
             call()
 
 
@@ -400,8 +446,13 @@ def test_throttling_is_retried_with_backoff_then_a_clear_error(busy_endpoint):
 
     counter = Counter()
     retry = ExponentialRetry(initial_backoff=0.01, increment_base=0.01, retry_total=2, random_jitter_range=0)
-    storage = AzureStorage(DEV_ACCOUNT, "data", credential=DEV_ACCOUNT_KEY, endpoint=busy_endpoint,
-                           client_options={"retry_policy": retry, "raw_request_hook": counter})
+    storage = AzureStorage(
+        DEV_ACCOUNT,
+        "data",
+        credential=DEV_ACCOUNT_KEY,
+        endpoint=busy_endpoint,
+        client_options={"retry_policy": retry, "raw_request_hook": counter},
+    )
     with pytest.raises(StorageError, match=r"container 'data': throttled after 2 retries .*HTTP 503 ServerBusy"):
         storage.exists("t/T.parquet")
     assert counter.count == 3
@@ -447,7 +498,12 @@ def test_dtflw_imports_without_the_azure_sdk():
         "except StorageError as e:\n"
         "    print(e)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr
     assert "needs the azure-storage-blob package" in done.stdout

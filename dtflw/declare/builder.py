@@ -7,14 +7,15 @@ its flow and executes it at once (dtflw 0.6.x semantics), `.add()` declares it f
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
+from dtflw.declare.catalog import TableCatalog
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
 from dtflw.run.context import FlowContext
 from dtflw.storage.base import has_glob
-from dtflw.declare.catalog import TableCatalog
 
 
 class Declarations(Protocol):
@@ -60,7 +61,7 @@ class NotebookBuilder:
         return self._abs_path
 
     # ---- declarations ---------------------------------------------------------------------
-    def args(self, args: Mapping[str, str]) -> "NotebookBuilder":
+    def args(self, args: Mapping[str, str]) -> NotebookBuilder:
         """Widget arguments for the callee; names and values must be strings."""
         if not isinstance(args, Mapping):
             raise FlowDefinitionError(
@@ -76,7 +77,7 @@ class NotebookBuilder:
         self._args = dict(args)
         return self
 
-    def timeout(self, seconds: int) -> "NotebookBuilder":
+    def timeout(self, seconds: int) -> NotebookBuilder:
         """Seconds the callee may run; 0 means no limit."""
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
             raise FlowDefinitionError(
@@ -85,7 +86,7 @@ class NotebookBuilder:
         self._timeout = seconds
         return self
 
-    def retries(self, count: int, backoff_seconds: float = 0.0) -> "NotebookBuilder":
+    def retries(self, count: int, backoff_seconds: float = 0.0) -> NotebookBuilder:
         """Retry a failed run up to `count` times, waiting `backoff_seconds` * attempt between."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise FlowDefinitionError(f"Notebook '{self._path}': retries must be an int >= 0, got {count!r}.")
@@ -96,15 +97,16 @@ class NotebookBuilder:
         self._retries, self._backoff = count, float(backoff_seconds)
         return self
 
-    def tags(self, *tags: str) -> "NotebookBuilder":
+    def tags(self, *tags: str) -> NotebookBuilder:
         """Labels used to select notebooks in `flow.run(tags=...)`."""
         for tag in tags:
             check_name("Tag", tag, self._path)
         self._tags = self._tags | frozenset(tags)
         return self
 
-    def input(self, name: str, file_path: str | None = None, source_table: str | None = None,
-              is_optional: bool = False) -> "NotebookBuilder":
+    def input(
+        self, name: str, file_path: str | None = None, source_table: str | None = None, is_optional: bool = False
+    ) -> NotebookBuilder:
         """Declare a table the notebook reads.
 
         Without `file_path` the table resolves to the latest notebook declared before this one
@@ -122,26 +124,35 @@ class NotebookBuilder:
                 raise FlowDefinitionError(
                     f"Notebook '{self._path}': input '{name}' file_path must be a non-empty string, got {file_path!r}."
                 )
-            spec = InputSpec(name, ctx.storage.get_abs_path(file_path), source_table or None,
-                             bool(is_optional), None, True)
+            spec = InputSpec(
+                name, ctx.storage.get_abs_path(file_path), source_table or None, bool(is_optional), None, True
+            )
         else:
             wanted = source_table or name
             pub = self._flow.catalog.resolve(wanted)
             if pub is None and not is_optional:
                 known = ", ".join(sorted(self._flow.catalog.names())) or "none"
                 raise MissingInputError(
-                    self._path, name,
+                    self._path,
+                    name,
                     f"cannot be resolved: no notebook declared before it outputs a table named "
                     f"'{wanted}' (tables declared so far: {known}). Declare its producer first or "
                     f"pass file_path=.",
                 )
-            spec = InputSpec(name, pub.path if pub else "", source_table or None, bool(is_optional),
-                             pub.index if pub else None, False)
+            spec = InputSpec(
+                name,
+                pub.path if pub else "",
+                source_table or None,
+                bool(is_optional),
+                pub.index if pub else None,
+                False,
+            )
         self._inputs[name] = spec
         return self
 
-    def output(self, name: str, cols: Any = None, file_path: str | None = None,
-               alias: str | None = None) -> "NotebookBuilder":
+    def output(
+        self, name: str, cols: Any = None, file_path: str | None = None, alias: str | None = None
+    ) -> NotebookBuilder:
         """Declare a table the notebook writes; its path derives from the notebook's path.
 
         `cols`: expected columns ([(name, type|None)], a DDL string or a StructType), checked
@@ -180,17 +191,26 @@ class NotebookBuilder:
         """The frozen spec of what was declared so far, for declaration slot `index`."""
         self._check_widget_clashes()
         return NotebookSpec(
-            index=index, path=self._path, abs_path=self._abs_path,
-            project_path=self._flow.ctx.project_path(self._abs_path), args=self._args,
-            inputs=tuple(self._inputs.values()), outputs=tuple(self._outputs.values()),
-            timeout=self._timeout, retries=self._retries, retry_backoff_seconds=self._backoff,
+            index=index,
+            path=self._path,
+            abs_path=self._abs_path,
+            project_path=self._flow.ctx.project_path(self._abs_path),
+            args=self._args,
+            inputs=tuple(self._inputs.values()),
+            outputs=tuple(self._outputs.values()),
+            timeout=self._timeout,
+            retries=self._retries,
+            retry_backoff_seconds=self._backoff,
             tags=self._tags,
         )
 
     def _check_widget_clashes(self) -> None:
         seen: dict[str, str] = {}
-        for kind, names in (("argument", self._args), ("input", [i.widget for i in self._inputs.values()]),
-                            ("output", [o.widget for o in self._outputs.values()])):
+        for kind, names in (
+            ("argument", self._args),
+            ("input", [i.widget for i in self._inputs.values()]),
+            ("output", [o.widget for o in self._outputs.values()]),
+        ):
             for widget in names:
                 if widget in seen:
                     raise FlowDefinitionError(
@@ -200,7 +220,7 @@ class NotebookBuilder:
                 seen[widget] = kind
 
     # ---- actions --------------------------------------------------------------------------
-    def add(self) -> "NotebookBuilder":
+    def add(self) -> NotebookBuilder:
         """Declare the notebook for a later `flow.run()` without running it."""
         self._flow._declare(self)
         return self
@@ -212,14 +232,12 @@ class NotebookBuilder:
         and published). `strict_validation`: outputs must have exactly the declared columns.
         """
         if not isinstance(is_lazy, bool) or not isinstance(strict_validation, bool):
-            raise InvalidArgumentError(
-                f"Notebook '{self._path}': is_lazy and strict_validation must be True or False."
-            )
+            raise InvalidArgumentError(f"Notebook '{self._path}': is_lazy and strict_validation must be True or False.")
         spec = self._flow._declare(self)
         self._last_result = self._flow._run_spec(spec, is_lazy=is_lazy, strict=strict_validation)
         return self._last_result
 
-    def share_arguments(self) -> "NotebookBuilder":
+    def share_arguments(self) -> NotebookBuilder:
         """Make this notebook's widget values visible to it when it is opened by hand."""
         self._flow.ctx.share_arguments(self._abs_path, self.build(-1).widget_values())
         return self

@@ -7,11 +7,13 @@ up the values the driver last sent it, shared through `spark.conf` as dtflw 0.6.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError
 from dtflw.sharing import share_arguments, shared_arguments
+
 
 class Arg:
     """A value a notebook received: `.name`, `.value` (a string) and `.has_value`."""
@@ -109,8 +111,7 @@ def _shared_for_this_notebook(dbutils: Any) -> dict[str, str]:
         return {}
 
 
-__all__ = ["Arg", "Input", "Output", "init_args", "init_inputs", "init_outputs", "share_arguments",
-           "shared_arguments"]
+__all__ = ["Arg", "Input", "Output", "init_args", "init_inputs", "init_outputs", "share_arguments", "shared_arguments"]
 
 
 def init_args(*values: Any) -> dict[str, Arg]:

@@ -10,6 +10,7 @@ import attrs
 
 from dtflw.model.specs import OutputSpec
 
+
 @attrs.frozen
 class Publication:
     """One producer of a table name: which notebook (declaration index, path) and where."""

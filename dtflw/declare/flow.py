@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import types
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
@@ -87,8 +88,11 @@ class Flow:
         """Start declaring the notebook at `path` (relative to the driver's folder, or absolute)."""
         builder = NotebookBuilder(self, path)
         for plugin in self._notebook_plugins.values():
-            setattr(builder, plugin.action_name,
-                    types.MethodType(lambda nb, *a, _p=plugin, **kw: _p.act(nb, self, *a, **kw), builder))
+            setattr(
+                builder,
+                plugin.action_name,
+                types.MethodType(lambda nb, *a, _p=plugin, **kw: _p.act(nb, self, *a, **kw), builder),
+            )
         return builder
 
     # ---- declaring and eager runs (called by the builder) -----------------------------------
@@ -124,9 +128,17 @@ class Flow:
         return [s for s in self._specs if s.index not in self._outcomes and s.index not in self._ran]
 
     # ---- DAG runs ----------------------------------------------------------------------------
-    def run(self, max_workers: int = 4, lazy: LazyMode = False, only: Patterns = None, tags: Patterns = None,
-            from_: Patterns = None, to: Patterns = None, force: Force = None,
-            resume: str | None = None) -> FlowRunResult:
+    def run(
+        self,
+        max_workers: int = 4,
+        lazy: LazyMode = False,
+        only: Patterns = None,
+        tags: Patterns = None,
+        from_: Patterns = None,
+        to: Patterns = None,
+        force: Force = None,
+        resume: str | None = None,
+    ) -> FlowRunResult:
         """Run every declared, not yet run notebook as a DAG, `max_workers` at a time.
 
         `lazy`: False (run all), True (skip when outputs exist) or "auto" (skip when outputs exist
@@ -156,8 +168,16 @@ class Flow:
                 self._publish(specs[r.index])
         self.last_result = result
 
-    def plan(self, lazy: LazyMode = False, only: Patterns = None, tags: Patterns = None, from_: Patterns = None,
-             to: Patterns = None, force: Force = None, resume: str | None = None) -> Plan:
+    def plan(
+        self,
+        lazy: LazyMode = False,
+        only: Patterns = None,
+        tags: Patterns = None,
+        from_: Patterns = None,
+        to: Patterns = None,
+        force: Force = None,
+        resume: str | None = None,
+    ) -> Plan:
         """What `run()` with the same arguments would do, and why, without running anything."""
         options = RunOptions(1, lazy, only, tags, from_, to, force, resume)
         return DagRun(self._ctx, self._pending(), options, self.name).plan()
@@ -224,8 +244,14 @@ class Flow:
             )
 
 
-def init_flow(storage: Storage, spark: Any = None, dbutils: Any = None, logger: Logger | None = None,
-              name: str | None = None, runner: NotebookRunner | None = None) -> Flow:
+def init_flow(
+    storage: Storage,
+    spark: Any = None,
+    dbutils: Any = None,
+    logger: Logger | None = None,
+    name: str | None = None,
+    runner: NotebookRunner | None = None,
+) -> Flow:
     """A Flow on `storage`; spark and dbutils come from the Databricks runtime when omitted.
 
     `name` identifies the flow in run history (default: the driver notebook's path). `runner`

@@ -7,7 +7,8 @@ Mimics the py4j/Scala objects user code walks (``Option`` with ``get``/``isDefin
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import attrs
 

@@ -15,8 +15,9 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -59,9 +60,7 @@ def _check_arguments(arguments: Mapping[str, str] | None) -> dict[str, str]:
         raise TypeError(f"arguments must be a mapping of str to str, got {type(arguments).__name__}")
     for key, value in arguments.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(
-                f"notebook.run arguments must be str -> str; got {key!r}: {type(value).__name__}"
-            )
+            raise TypeError(f"notebook.run arguments must be str -> str; got {key!r}: {type(value).__name__}")
     return dict(arguments)
 
 
@@ -108,9 +107,7 @@ class EmulatedNotebook:
         with self._lock:
             return sorted(self._handlers)
 
-    def run(
-        self, path: str, timeout_seconds: float, arguments: Mapping[str, str] | None = {}
-    ) -> str:
+    def run(self, path: str, timeout_seconds: float, arguments: Mapping[str, str] | None = {}) -> str:
         """Run the handler registered for ``path`` and return its exit value as a string."""
         timeout = _check_timeout(timeout_seconds)
         args = _check_arguments(arguments)
@@ -163,9 +160,7 @@ class EmulatedNotebook:
         """A handler for an unregistered notebook (none here; LocalDbutils looks on disk)."""
         return None
 
-    def _invoke(
-        self, handler: Handler, frame: _Frame, args: dict[str, str], timeout: float
-    ) -> _Outcome | None:
+    def _invoke(self, handler: Handler, frame: _Frame, args: dict[str, str], timeout: float) -> _Outcome | None:
         """Call the handler inside ``frame``, in a worker thread when a timeout applies.
 
         Returns the outcome (handler errors are re-raised here), or ``None`` on timeout; the
@@ -266,8 +261,7 @@ class EmulatedDbutils:
             return f"/Users/{user}/project/main"
         if not isinstance(notebook_path, str) or not notebook_path.startswith("/"):
             raise InvalidArgumentError(
-                f"notebook_path must be an absolute workspace path like '/Users/{user}/nb', "
-                f"got {notebook_path!r}"
+                f"notebook_path must be an absolute workspace path like '/Users/{user}/nb', got {notebook_path!r}"
             )
         return resolve_workspace_path(notebook_path, notebook_path)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from dtflw.emulated.errors import ExecutionError
 from dtflw.emulated.paths import Location, PathMap, join_uri
@@ -115,8 +116,8 @@ class EmulatedFs:
         maxBytes: int | _Unset = _UNSET,
     ) -> str:
         """The first ``max_bytes`` bytes (default 65536) of a file, decoded as UTF-8."""
-        limit = 65536 if max_bytes is _UNSET and maxBytes is _UNSET else _pick(
-            "max_bytes", max_bytes, "maxBytes", maxBytes
+        limit = (
+            65536 if max_bytes is _UNSET and maxBytes is _UNSET else _pick("max_bytes", max_bytes, "maxBytes", maxBytes)
         )
         _check_type(limit, int)
         location = self._existing("head", file)
@@ -228,9 +229,7 @@ class EmulatedFs:
         dst = self._locate(dest_uri)
         if src.local.is_dir():
             if not recurse:
-                raise ExecutionError.io_error(
-                    operation, f"{_shown(src)} is a directory; use recurse=True"
-                )
+                raise ExecutionError.io_error(operation, f"{_shown(src)} is a directory; use recurse=True")
             if dst.local == src.local or src.local in dst.local.parents:
                 raise ExecutionError.io_error(
                     operation, f"Cannot {operation} {_shown(src)} into itself ({_shown(dst)})"

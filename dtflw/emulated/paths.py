@@ -161,8 +161,7 @@ class PathMap:
         account = host[: -len(suffix)] if host.lower().endswith(suffix) else ""
         if not at or not container or not account or "." in account or split.query or split.fragment:
             raise InvalidArgumentError(
-                f"Malformed {scheme} URL {uri!r}; expected "
-                f"{scheme}://<container>@<account>{suffix}/<path>"
+                f"Malformed {scheme} URL {uri!r}; expected {scheme}://<container>@<account>{suffix}/<path>"
             )
         parts = _split_components(split.path, uri)
         prefix = f"{scheme}://{container}@{host}"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from dtflw.emulated.errors import SecretNotFoundError
 
@@ -80,8 +81,7 @@ def _check_values(values: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str
         for key, value in keys.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise TypeError(
-                    f"Secret {scope!r}/{key!r}: key and value must be str "
-                    f"(value type {type(value).__name__})"
+                    f"Secret {scope!r}/{key!r}: key and value must be str (value type {type(value).__name__})"
                 )
         result[scope] = dict(keys)
     return result

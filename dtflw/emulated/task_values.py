@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 MAX_VALUE_BYTES = 48 * 1024
-_OUTSIDE_JOB = (
-    "Must pass debugValue when calling get outside of a job context. debugValue cannot be None."
-)
+_OUTSIDE_JOB = "Must pass debugValue when calling get outside of a job context. debugValue cannot be None."
 
 #: Shared store: (task key, value key) -> JSON text of the value.
 TaskValueStore = MutableMapping[tuple[str, str], str]
@@ -52,9 +51,7 @@ class TaskValues:
         with self._lock:
             self._store[(self.task_key, key)] = text
 
-    def get(
-        self, taskKey: str, key: str, default: Any = None, debugValue: Any = None
-    ) -> Any:
+    def get(self, taskKey: str, key: str, default: Any = None, debugValue: Any = None) -> Any:
         """Value set by task ``taskKey``; outside a job, ``debugValue`` (which must not be None)."""
         if not isinstance(taskKey, str) or not isinstance(key, str):
             raise TypeError(f"taskKey and key must be str, got {taskKey!r} and {key!r}")
@@ -68,6 +65,4 @@ class TaskValues:
             return json.loads(text)
         if default is not None:
             return default
-        raise ValueError(
-            f"No task value '{key}' was set by task '{taskKey}' in this job run, and no default was given"
-        )
+        raise ValueError(f"No task value '{key}' was set by task '{taskKey}' in this job run, and no default was given")

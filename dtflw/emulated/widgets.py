@@ -7,7 +7,7 @@ arguments are readable with ``get`` even if never declared, as on Databricks.
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -88,9 +88,7 @@ class Widgets:
         _require_str(f"Default of widget '{name}'", defaultValue)
         self._declare(WidgetSpec("text", defaultValue, (), label), name)
 
-    def dropdown(
-        self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None
-    ) -> None:
+    def dropdown(self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None) -> None:
         """Declare a single-choice widget; the default must be one of ``choices``."""
         name = _require_name(name)
         _require_str(f"Default of widget '{name}'", defaultValue)
@@ -101,18 +99,14 @@ class Widgets:
             )
         self._declare(WidgetSpec("dropdown", defaultValue, options, label), name)
 
-    def combobox(
-        self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None
-    ) -> None:
+    def combobox(self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None) -> None:
         """Declare a free-text widget with suggestions; the default need not be a choice."""
         name = _require_name(name)
         _require_str(f"Default of widget '{name}'", defaultValue)
         options = _require_choices(name, choices)
         self._declare(WidgetSpec("combobox", defaultValue, options, label), name)
 
-    def multiselect(
-        self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None
-    ) -> None:
+    def multiselect(self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None) -> None:
         """Declare a multi-choice widget; its value is the selected choices joined by ``,``.
 
         ``defaultValue`` is one choice, or several already joined by ``,``; each must be a choice.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from dtflw.errors import InvalidArgumentError
 from dtflw.export.jobs import check_text, job_settings
@@ -48,7 +49,6 @@ def _resource_key(name: str) -> str:
 def _check_resource_key(key: Any) -> str:
     if not isinstance(key, str) or not _RESOURCE_KEY.fullmatch(key):
         raise InvalidArgumentError(
-            f"resource_key must be an identifier (letters, digits, '_' or '-', not starting with a digit), "
-            f"got {key!r}."
+            f"resource_key must be an identifier (letters, digits, '_' or '-', not starting with a digit), got {key!r}."
         )
     return key

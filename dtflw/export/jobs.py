@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError
 from dtflw.model.dag import Dag, build_dag
@@ -116,13 +116,16 @@ def _redact(values: Mapping[str, str], candidates: set[str], where: str) -> dict
             _log.warning(
                 "Job export: %s argument '%s' looks secret; exported as %s. Read it in the notebook "
                 "with dbutils.secrets.get(scope, key) instead of passing it as a parameter.",
-                where, name, REDACTED,
+                where,
+                name,
+                REDACTED,
             )
     return out
 
 
-def _compute(cluster: Mapping[str, Any] | None, existing_cluster_id: str | None,
-             job_cluster_key: str) -> dict[str, str]:
+def _compute(
+    cluster: Mapping[str, Any] | None, existing_cluster_id: str | None, job_cluster_key: str
+) -> dict[str, str]:
     """The compute fields every task gets; empty for serverless."""
     if cluster is not None and existing_cluster_id is not None:
         raise InvalidArgumentError(
@@ -209,8 +212,9 @@ def _check_concurrency(value: Any) -> int:
 
 
 def _check_tags(tags: Any) -> dict[str, str]:
-    if not isinstance(tags, Mapping) or not all(isinstance(k, str) and k and isinstance(v, str)
-                                                for k, v in tags.items()):
+    if not isinstance(tags, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in tags.items()
+    ):
         raise InvalidArgumentError(f"tags must be a dict of non-empty str to str, got {tags!r}.")
     if len(tags) > MAX_JOB_TAGS:
         raise InvalidArgumentError(f"A job takes at most {MAX_JOB_TAGS} tags, got {len(tags)}.")
@@ -218,8 +222,11 @@ def _check_tags(tags: Any) -> dict[str, str]:
 
 
 def _check_emails(emails: Any) -> list[str]:
-    if isinstance(emails, str) or not isinstance(emails, Sequence) or not all(
-            isinstance(e, str) and e.strip() for e in emails):
+    if (
+        isinstance(emails, str)
+        or not isinstance(emails, Sequence)
+        or not all(isinstance(e, str) and e.strip() for e in emails)
+    ):
         raise InvalidArgumentError(
             f"email_on_failure must be a list of addresses (not a single string), got {emails!r}."
         )

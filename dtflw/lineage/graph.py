@@ -14,8 +14,9 @@ import re
 import shutil
 import subprocess
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -68,7 +69,7 @@ class Edge:
     target: str
 
 
-def _check_graph(graph: "LineageGraph", _attr: Any, _value: Any) -> None:
+def _check_graph(graph: LineageGraph, _attr: Any, _value: Any) -> None:
     ids = [n.id for n in graph.nodes]
     if len(set(ids)) != len(ids):
         raise InvalidArgumentError("Lineage graph node ids must be unique.")
@@ -132,7 +133,10 @@ class LineageGraph:
         target = Path(path)
         suffix = target.suffix.lower()
         writers: dict[str, Callable[[], str]] = {
-            ".html": self._html_page, ".mmd": self.to_mermaid, ".dot": self.to_dot, ".svg": self.to_svg,
+            ".html": self._html_page,
+            ".mmd": self.to_mermaid,
+            ".dot": self.to_dot,
+            ".svg": self.to_svg,
         }
         if suffix == ".png":
             _render_png(self.to_dot(), target)
@@ -146,13 +150,18 @@ class LineageGraph:
         return target
 
     def _html_page(self) -> str:
-        return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>dtflw lineage</title></head>\n'
-                f"<body>{self._repr_html_()}</body></html>\n")
+        return (
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>dtflw lineage</title></head>\n'
+            f"<body>{self._repr_html_()}</body></html>\n"
+        )
 
 
 # ---- building ---------------------------------------------------------------------------------
-def build_lineage(specs: Sequence[NotebookSpec], keys: Mapping[int, str] | None = None,
-                  statuses: Mapping[int, str | None] | None = None) -> LineageGraph:
+def build_lineage(
+    specs: Sequence[NotebookSpec],
+    keys: Mapping[int, str] | None = None,
+    statuses: Mapping[int, str | None] | None = None,
+) -> LineageGraph:
     """The lineage of declared notebooks; `keys` and `statuses` are keyed by declaration index.
 
     Each table is one node per absolute path, whoever writes or reads it; inputs that no notebook
@@ -341,8 +350,13 @@ def _render_png(dot_source: str, target: Path) -> None:
             "or save as .svg or .html, which need nothing extra."
         )
     try:
-        done = subprocess.run([dot, "-Tpng", "-o", str(target)], input=dot_source.encode("utf-8"),
-                              capture_output=True, timeout=300, check=False)
+        done = subprocess.run(
+            [dot, "-Tpng", "-o", str(target)],
+            input=dot_source.encode("utf-8"),
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise DtflwError(f"Graphviz 'dot' could not render '{target}': {error}") from error
     if done.returncode != 0:
@@ -380,7 +394,7 @@ def _fit(text: str, width: float, per_char: float, keep_tail: bool) -> str:
     room = max(4, int(width / per_char + 1e-6))
     if len(text) <= room:
         return text
-    return "…" + text[-(room - 1):] if keep_tail else text[: room - 1] + "…"
+    return "…" + text[-(room - 1) :] if keep_tail else text[: room - 1] + "…"
 
 
 def _node_lines(node: Node, short: Mapping[str, str]) -> tuple[str, str | None]:
@@ -484,7 +498,7 @@ def _order_layers(rows: list[list[int]], down: Sequence[Sequence[int]], up: Sequ
     for sweep in range(_SWEEPS):
         downward = sweep % 2 == 0
         neighbours = up if downward else down
-        for li in (range(1, len(rows)) if downward else range(len(rows) - 2, -1, -1)):
+        for li in range(1, len(rows)) if downward else range(len(rows) - 2, -1, -1):
             row = rows[li]
             row.sort(key=lambda n: sum(rel[m] for m in neighbours[n]) / len(neighbours[n]) if neighbours[n] else rel[n])
             number(row)
@@ -520,8 +534,9 @@ def _place_row(row: Sequence[int], desired: Sequence[float], heights: Sequence[f
     return [s + o for s, o in zip(shifted, offsets)]
 
 
-def _assign_y(rows: Sequence[Sequence[int]], down: Sequence[Sequence[int]], up: Sequence[Sequence[int]],
-              heights: Sequence[float]) -> list[float]:
+def _assign_y(
+    rows: Sequence[Sequence[int]], down: Sequence[Sequence[int]], up: Sequence[Sequence[int]], heights: Sequence[float]
+) -> list[float]:
     """Vertical centres: stacked, then pulled towards neighbours in alternating passes."""
     cy = [0.0] * len(heights)
     for row in rows:
@@ -552,8 +567,7 @@ def _orient(count: int, edges: Sequence[tuple[int, int]]) -> list[tuple[int, int
     return [((b, a) if (a, b) in back else (a, b)) for a, b in edges]
 
 
-def _add_dummies(oriented: Sequence[tuple[int, int]], layer: list[int],
-                 order_key: list[float]) -> list[list[int]]:
+def _add_dummies(oriented: Sequence[tuple[int, int]], layer: list[int], order_key: list[float]) -> list[list[int]]:
     """One chain of nodes per edge; a long edge gets a dummy node in every layer it crosses.
 
     Dummies are appended to `layer` and `order_key`. A budget keeps the total linear in the
@@ -619,8 +633,12 @@ def _layout(graph: LineageGraph, sizes: Sequence[tuple[float, float]], top: floa
     lift = top - min((cy[n] - heights[n] / 2 for n in range(total)), default=0.0)
     lefts, column_widths = _columns(rows, widths)
     boxes = tuple(
-        (lefts[layer[n]] + (column_widths[layer[n]] - widths[n]) / 2, cy[n] + lift - heights[n] / 2,
-         widths[n], heights[n])
+        (
+            lefts[layer[n]] + (column_widths[layer[n]] - widths[n]) / 2,
+            cy[n] + lift - heights[n] / 2,
+            widths[n],
+            heights[n],
+        )
         for n in range(count)
     )
     routes = []
@@ -668,28 +686,45 @@ def _route_path(points: Sequence[tuple[float, float]]) -> str:
     return " ".join(parts)
 
 
-def _cylinder(x: float, y: float, w: float, h: float, fill: str, stroke: str, dashed: bool,
-              css_class: str = "shape") -> str:
+def _cylinder(
+    x: float, y: float, w: float, h: float, fill: str, stroke: str, dashed: bool, css_class: str = "shape"
+) -> str:
     """A table: outline with an elliptic top and bottom, plus the front rim of the top."""
     rx, ry = w / 2, _CYLINDER_RY
     dash = ' stroke-dasharray="4 3"' if dashed else ""
-    outline = (f"M{_n(x)},{_n(y + ry)} L{_n(x)},{_n(y + h - ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x + w)},{_n(y + h - ry)} "
-               f"L{_n(x + w)},{_n(y + ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x)},{_n(y + ry)} Z")
+    outline = (
+        f"M{_n(x)},{_n(y + ry)} L{_n(x)},{_n(y + h - ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x + w)},{_n(y + h - ry)} "
+        f"L{_n(x + w)},{_n(y + ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x)},{_n(y + ry)} Z"
+    )
     rim = f"M{_n(x)},{_n(y + ry)} A{_n(rx)},{_n(ry)} 0 0 0 {_n(x + w)},{_n(y + ry)}"
-    return (f'<path class="{css_class}" d="{outline}" fill="{fill}" stroke="{stroke}" stroke-width="1.3"{dash}/>'
-            f'<path d="{rim}" fill="none" stroke="{stroke}" stroke-width="1.3"{dash}/>')
+    return (
+        f'<path class="{css_class}" d="{outline}" fill="{fill}" stroke="{stroke}" stroke-width="1.3"{dash}/>'
+        f'<path d="{rim}" fill="none" stroke="{stroke}" stroke-width="1.3"{dash}/>'
+    )
 
 
 def _box(x: float, y: float, w: float, h: float, fill: str, stroke: str, css_class: str = "shape") -> str:
-    return (f'<rect class="{css_class}" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="5" '
-            f'fill="{fill}" stroke="{stroke}" stroke-width="1.3"/>')
+    return (
+        f'<rect class="{css_class}" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="5" '
+        f'fill="{fill}" stroke="{stroke}" stroke-width="1.3"/>'
+    )
 
 
-def _text(x: float, y: float, text: str, size: float, family: str = _SANS, colour: str = _TEXT_COLOUR,
-          weight: str = "normal", anchor: str = "middle") -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    size: float,
+    family: str = _SANS,
+    colour: str = _TEXT_COLOUR,
+    weight: str = "normal",
+    anchor: str = "middle",
+) -> str:
     bold = ' font-weight="600"' if weight == "bold" else ""
-    return (f'<text x="{_n(x)}" y="{_n(y)}" font-family="{_x(family)}" font-size="{_n(size)}"{bold} '
-            f'fill="{colour}" text-anchor="{anchor}">{_x(text)}</text>')
+    return (
+        f'<text x="{_n(x)}" y="{_n(y)}" font-family="{_x(family)}" font-size="{_n(size)}"{bold} '
+        f'fill="{colour}" text-anchor="{anchor}">{_x(text)}</text>'
+    )
 
 
 def _svg_node(node: Node, box: tuple[float, float, float, float], lines: tuple[str, str | None]) -> str:
@@ -740,8 +775,11 @@ def _legend(graph: LineageGraph, y: float) -> tuple[str, float]:
 
 def _svg(graph: LineageGraph) -> str:
     if not graph.nodes:
-        return ('<svg xmlns="http://www.w3.org/2000/svg" width="240" height="48" viewBox="0 0 240 48">'
-                + _text(120, 28, "No notebooks declared", 12, colour=_MUTED_TEXT) + "</svg>\n")
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="48" viewBox="0 0 240 48">'
+            + _text(120, 28, "No notebooks declared", 12, colour=_MUTED_TEXT)
+            + "</svg>\n"
+        )
     short = _short_paths(graph.nodes)
     lines = [_node_lines(n, short) for n in graph.nodes]
     sizes = [_node_size(n, l) for n, l in zip(graph.nodes, lines)]

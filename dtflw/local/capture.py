@@ -12,7 +12,8 @@ import contextvars
 import io
 import sys
 import threading
-from typing import Callable, Iterator, TextIO
+from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from dtflw.quiet import is_quiet
 from dtflw.scoped import scoped

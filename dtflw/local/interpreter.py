@@ -14,16 +14,17 @@ import re
 import shlex
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import attrs
 
 from dtflw.emulated.errors import NotebookExit
 from dtflw.local.capture import captured, is_echoing, real_stdout
-from dtflw.scoped import scoped
 from dtflw.local.records import CellRecord, NotebookRecord, Output
 from dtflw.local.source import Cell, Notebook, parse_notebook_file, parse_run_directive
+from dtflw.scoped import scoped
 
 _current_cell: contextvars.ContextVar[CellRecord | None] = contextvars.ContextVar("dtflw_cell", default=None)
 _current_buffer: contextvars.ContextVar[Any] = contextvars.ContextVar("dtflw_cell_buffer", default=None)
@@ -55,8 +56,14 @@ class NotebookNamespace(dict):  # type: ignore[type-arg]
         spark = self._env.get_spark()
         from pyspark.sql import SQLContext, functions
 
-        provided = {"spark": spark, "sc": spark.sparkContext, "sql": spark.sql, "table": spark.table,
-                    "udf": functions.udf, "sqlContext": SQLContext(spark.sparkContext, spark)}
+        provided = {
+            "spark": spark,
+            "sc": spark.sparkContext,
+            "sql": spark.sql,
+            "table": spark.table,
+            "udf": functions.udf,
+            "sqlContext": SQLContext(spark.sparkContext, spark),
+        }
         for key, value in provided.items():
             self.setdefault(key, value)
         return self[name]
@@ -138,8 +145,7 @@ def _text_table(names: list[str], rows: list[list[str]]) -> str:
 
 
 # ---- cells -----------------------------------------------------------------------------------
-def execute_notebook(nb: Notebook, file: Path, ns: NotebookNamespace, env: ExecEnv,
-                     record: NotebookRecord) -> None:
+def execute_notebook(nb: Notebook, file: Path, ns: NotebookNamespace, env: ExecEnv, record: NotebookRecord) -> None:
     """Run every cell in order; a failing cell is recorded (with traceback) and re-raised."""
     for cell in nb.cells:
         cell_record = CellRecord(cell)
@@ -147,8 +153,9 @@ def execute_notebook(nb: Notebook, file: Path, ns: NotebookNamespace, env: ExecE
         _run_recorded(cell, cell_record, file, ns, env, record)
 
 
-def _run_recorded(cell: Cell, cell_record: CellRecord, file: Path, ns: NotebookNamespace,
-                  env: ExecEnv, record: NotebookRecord) -> None:
+def _run_recorded(
+    cell: Cell, cell_record: CellRecord, file: Path, ns: NotebookNamespace, env: ExecEnv, record: NotebookRecord
+) -> None:
     started = time.monotonic()
     with scoped(_current_cell, cell_record), captured() as buffer, scoped(_current_buffer, buffer):
         try:
@@ -166,8 +173,9 @@ def _run_recorded(cell: Cell, cell_record: CellRecord, file: Path, ns: NotebookN
             cell_record.seconds = time.monotonic() - started
 
 
-def _record_error(error: BaseException, cell: Cell, cell_record: CellRecord, file: Path,
-                  record: NotebookRecord) -> None:
+def _record_error(
+    error: BaseException, cell: Cell, cell_record: CellRecord, file: Path, record: NotebookRecord
+) -> None:
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if f.filename == str(file)]
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))

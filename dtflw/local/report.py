@@ -10,8 +10,9 @@ import html
 import json
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from dtflw.local.records import CellRecord, NotebookRecord, Output
 from dtflw.local.source import cell_to_ipynb
@@ -29,8 +30,12 @@ def _output_json(output: Output) -> dict[str, Any]:
     if output.kind == "stream":
         return {"output_type": "stream", "name": "stdout", "text": output.text}
     if output.kind == "error":
-        return {"output_type": "error", "ename": output.data.get("ename", "Error"),
-                "evalue": output.data.get("evalue", ""), "traceback": output.text.splitlines()}
+        return {
+            "output_type": "error",
+            "ename": output.data.get("ename", "Error"),
+            "evalue": output.data.get("evalue", ""),
+            "traceback": output.text.splitlines(),
+        }
     data: dict[str, Any] = {"text/plain": output.text}
     if "text/html" in output.data:
         data["text/html"] = output.data["text/html"]
@@ -54,13 +59,19 @@ def _cell_json(record: CellRecord) -> dict[str, Any]:
 def notebook_json(record: NotebookRecord) -> dict[str, Any]:
     """An nbformat-4 document of the executed notebook with its outputs and timings."""
     return {
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
         "metadata": {
             "language_info": {"name": "python"},
-            "dtflw": {"workspace_path": record.workspace_path, "file": record.file,
-                      "arguments": record.arguments, "status": record.status,
-                      "seconds": round(record.seconds, 3), "exit_value": record.exit_value,
-                      "error": record.error},
+            "dtflw": {
+                "workspace_path": record.workspace_path,
+                "file": record.file,
+                "arguments": record.arguments,
+                "status": record.status,
+                "seconds": round(record.seconds, 3),
+                "exit_value": record.exit_value,
+                "error": record.error,
+            },
         },
         "cells": [_cell_json(c) for c in record.cells],
     }
@@ -115,7 +126,7 @@ table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ddd; 
 tr.failed td {{ background: #fde2e2; }} tr.succeeded td:nth-child(2) {{ color: #17803d; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>{summary} &middot; written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>
+<p>{summary} &middot; written {time.strftime("%Y-%m-%d %H:%M:%S")}</p>
 <table><thead><tr><th>notebook</th><th>status</th><th>duration</th><th>arguments</th><th>result</th></tr></thead>
 <tbody>
 {rows}

@@ -15,8 +15,9 @@ import os
 import posixpath
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import dtflw.databricks as db
 from dtflw.emulated.dbutils import EmulatedDbutils, EmulatedNotebook, Handler
@@ -52,7 +53,7 @@ def secrets_from_environment(environ: Mapping[str, str] | None = None) -> dict[s
     found: dict[str, dict[str, str]] = {}
     for name, value in (environ if environ is not None else os.environ).items():
         if name.startswith(SECRET_ENV_PREFIX):
-            scope, sep, key = name[len(SECRET_ENV_PREFIX):].partition("__")
+            scope, sep, key = name[len(SECRET_ENV_PREFIX) :].partition("__")
             if sep and scope and key:
                 found.setdefault(scope, {})[key] = value
     return found
@@ -63,11 +64,15 @@ def load_secrets_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise InvalidArgumentError(f"Secrets file {str(path)!r} could not be read as JSON: {type(error).__name__}") from None
+        raise InvalidArgumentError(
+            f"Secrets file {str(path)!r} could not be read as JSON: {type(error).__name__}"
+        ) from None
     if not isinstance(data, dict) or not all(
         isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in data.values()
     ):
-        raise InvalidArgumentError(f"Secrets file {str(path)!r} must hold {{scope: {{key: value}}}} with string values.")
+        raise InvalidArgumentError(
+            f"Secrets file {str(path)!r} must hold {{scope: {{key: value}}}} with string values."
+        )
     return data
 
 
@@ -87,7 +92,7 @@ class LocalDbutils(EmulatedDbutils):
 
     notebook_class = LocalNotebook
 
-    def __init__(self, runtime: "LocalRuntime", path_map: PathMap, **kwargs: Any) -> None:
+    def __init__(self, runtime: LocalRuntime, path_map: PathMap, **kwargs: Any) -> None:
         self.runtime = runtime
         self._local_path_map = path_map
         super().__init__(fs_root=path_map.dbfs_root, **kwargs)
@@ -100,13 +105,19 @@ class LocalDbutils(EmulatedDbutils):
 class LocalRuntime:
     """Runs notebooks locally. `run_notebook(path, params)` returns the entry notebook's exit value."""
 
-    def __init__(self, dbfs_root: str | os.PathLike[str] = ".dtflw-run/dbfs", user: str = "user@example.com",
-                 volumes_root: str | os.PathLike[str] | None = None,
-                 cloud_root: str | os.PathLike[str] | None = None,
-                 workspace_dir: str | None = None, spark_conf: Mapping[str, str] | None = None,
-                 secrets: Mapping[str, Mapping[str, str]] | None = None,
-                 secrets_file: str | os.PathLike[str] | None = None, run_dir: str | os.PathLike[str] | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        dbfs_root: str | os.PathLike[str] = ".dtflw-run/dbfs",
+        user: str = "user@example.com",
+        volumes_root: str | os.PathLike[str] | None = None,
+        cloud_root: str | os.PathLike[str] | None = None,
+        workspace_dir: str | None = None,
+        spark_conf: Mapping[str, str] | None = None,
+        secrets: Mapping[str, Mapping[str, str]] | None = None,
+        secrets_file: str | os.PathLike[str] | None = None,
+        run_dir: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> None:
         if not isinstance(user, str) or not user.strip() or "/" in user:
             raise InvalidArgumentError(f"user must be a non-empty name without '/', got {user!r}.")
         if workspace_dir is not None and not str(workspace_dir).startswith("/"):
@@ -134,8 +145,9 @@ class LocalRuntime:
         self.dbutils: LocalDbutils | None = None
 
     # ---- public -----------------------------------------------------------------------------
-    def run_notebook(self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None,
-                     timeout_seconds: int = 0) -> str:
+    def run_notebook(
+        self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None, timeout_seconds: int = 0
+    ) -> str:
         """Run the notebook file at `path` with widget `params`; returns its exit value ("" if none).
 
         A failing notebook raises `NotebookRunError` naming the notebook and its error.
@@ -148,8 +160,7 @@ class LocalRuntime:
         if self.workspace_dir is None:
             self.workspace_dir = f"/Users/{self.user}/{entry.parent.name}"
         ws_path = posixpath.join(self.workspace_dir, entry.stem)
-        self.dbutils = LocalDbutils(self, self.path_map, user=self.user, notebook_path=ws_path,
-                                    secrets=self._secrets)
+        self.dbutils = LocalDbutils(self, self.path_map, user=self.user, notebook_path=ws_path, secrets=self._secrets)
         with self._activated(entry.parent):
             return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
 
@@ -207,8 +218,9 @@ class LocalRuntime:
         """Run a notebook file in a fresh namespace (inside the run frame set up by notebook.run)."""
         assert self.dbutils is not None
         parent = _current_record.get()
-        record = NotebookRecord(workspace_path, str(file), self.dbutils.notebook._redacted(args),
-                                parent=parent.id if parent else None)
+        record = NotebookRecord(
+            workspace_path, str(file), self.dbutils.notebook._redacted(args), parent=parent.id if parent else None
+        )
         with self._records_lock:
             self.records.append(record)
         self._progress(f"started  {workspace_path}")
@@ -240,8 +252,10 @@ class LocalRuntime:
         sys.path.insert(0, str(entry_dir))
         os.chdir(entry_dir)
         try:
-            with db.use_runtime(dbutils=self.dbutils, spark_factory=self.spark), \
-                    routing_installed(self.dbutils.redactor.redact):
+            with (
+                db.use_runtime(dbutils=self.dbutils, spark_factory=self.spark),
+                routing_installed(self.dbutils.redactor.redact),
+            ):
                 yield
         finally:
             os.chdir(old_cwd)
@@ -252,9 +266,12 @@ class LocalRuntime:
         from dtflw.local.session import SessionConfig
 
         return SessionConfig(
-            dbfs_root=self.path_map.dbfs_root, volumes_root=self.path_map.volumes_root,
-            cloud_root=self.path_map.cloud_root, run_dir=self.run_dir.resolve(),
-            conf=dict(self.spark_conf), cloud_authorities=frozenset(self._authorities),
+            dbfs_root=self.path_map.dbfs_root,
+            volumes_root=self.path_map.volumes_root,
+            cloud_root=self.path_map.cloud_root,
+            run_dir=self.run_dir.resolve(),
+            conf=dict(self.spark_conf),
+            cloud_authorities=frozenset(self._authorities),
         )
 
     def _note_authorities(self, file: Path) -> None:

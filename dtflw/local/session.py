@@ -75,8 +75,9 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -291,20 +292,20 @@ def authorities_in_text(text: str) -> set[str]:
 # -- the process-wide session -----------------------------------------------------------------------
 
 _lock = threading.RLock()
-_session: "SparkSession | None" = None
+_session: SparkSession | None = None
 _config: SessionConfig | None = None
 _path_map: PathMap | None = None
 _registered: dict[str, str] = {}  # authority -> file:// target currently set on the live session
 
 
-def _default_display(df: "DataFrame") -> None:
+def _default_display(df: DataFrame) -> None:
     df.show(20, truncate=False)
 
 
-_display_hook: Callable[["DataFrame"], Any] = _default_display
+_display_hook: Callable[[DataFrame], Any] = _default_display
 
 
-def set_display_hook(hook: Callable[["DataFrame"], Any] | None) -> Callable[["DataFrame"], Any]:
+def set_display_hook(hook: Callable[[DataFrame], Any] | None) -> Callable[[DataFrame], Any]:
     """Make ``DataFrame.display()`` call ``hook(df)`` (``None`` restores the default); returns the old hook."""
     global _display_hook
     if hook is not None and not callable(hook):
@@ -315,7 +316,7 @@ def set_display_hook(hook: Callable[["DataFrame"], Any] | None) -> Callable[["Da
     return previous
 
 
-def _dataframe_display(self: "DataFrame", *args: Any, **kwargs: Any) -> None:
+def _dataframe_display(self: DataFrame, *args: Any, **kwargs: Any) -> None:
     """``DataFrame.display()`` as on Databricks: hand the frame to the display hook."""
     _display_hook(self)
 
@@ -327,7 +328,7 @@ def _install_display() -> None:
         DataFrame.display = _dataframe_display  # type: ignore[attr-defined]
 
 
-def _is_alive(spark: "SparkSession | None") -> bool:
+def _is_alive(spark: SparkSession | None) -> bool:
     return spark is not None and getattr(spark.sparkContext, "_jsc", None) is not None
 
 
@@ -351,8 +352,7 @@ def spark_conf(config: SessionConfig, jars: Iterable[Path]) -> dict[str, str]:
         "spark.sql.warehouse.dir": config.warehouse,
         "spark.sql.catalogImplementation": "hive" if config.persistent_catalog else "in-memory",
         "spark.sql.streaming.checkpointFileManagerClass": _FS_CHECKPOINT_MANAGER,
-        "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={config.run_dir / 'metastore_db'};create=true",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={config.run_dir / 'metastore_db'};create=true",
         "spark.hadoop.hive.exec.scratchdir": "file:" + str(tmp / "hive"),
         "spark.hadoop.hive.exec.local.scratchdir": str(tmp / "hive-local"),
         "spark.hadoop.hive.downloaded.resources.dir": str(tmp / "hive-resources"),
@@ -371,7 +371,8 @@ def spark_conf(config: SessionConfig, jars: Iterable[Path]) -> dict[str, str]:
     _merge_list(user, "spark.jars", ",".join(str(jar) for jar in jars), ",")
     _merge_list(user, "spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension", ",")
     java_opts = " ".join(  # quoted: Spark splits these options on blanks outside quotes
-        f'"-D{name}={value}"' for name, value in (
+        f'"-D{name}={value}"'
+        for name, value in (
             ("java.io.tmpdir", tmp),
             ("derby.system.home", config.run_dir),
             ("log4j2.configurationFile", _log4j_file(config).as_uri()),
@@ -411,7 +412,7 @@ def _start_error(error: BaseException) -> RuntimeNotAvailableError | None:
     )
 
 
-def get_or_create_session(config: SessionConfig) -> "SparkSession":
+def get_or_create_session(config: SessionConfig) -> SparkSession:
     """The process's local SparkSession with Delta Lake and the Databricks path mapping of ``config``.
 
     The first call starts Spark (jars are checked first: :class:`RuntimeNotAvailableError` without
@@ -448,7 +449,7 @@ def get_or_create_session(config: SessionConfig) -> "SparkSession":
         return spark
 
 
-def _adopt(spark: "SparkSession", config: SessionConfig) -> None:
+def _adopt(spark: SparkSession, config: SessionConfig) -> None:
     """Finish set-up of a freshly started (or foreign, pre-existing) session and remember it."""
     global _session, _config, _path_map
     sc = spark.sparkContext
@@ -464,7 +465,7 @@ def _adopt(spark: "SparkSession", config: SessionConfig) -> None:
     _reconfigure(spark, config)
 
 
-def _hadoop_confs(spark: "SparkSession") -> list[Any]:
+def _hadoop_confs(spark: SparkSession) -> list[Any]:
     """Where the mapping must live: the context's Hadoop configuration (Spark SQL copies it for every
     query) and the shared state's copy, from which the Hive metastore client builds its own."""
     confs = [spark.sparkContext._jsc.hadoopConfiguration()]  # type: ignore[union-attr]
@@ -475,13 +476,13 @@ def _hadoop_confs(spark: "SparkSession") -> list[Any]:
     return confs
 
 
-def _set_hadoop(spark: "SparkSession", settings: Mapping[str, str]) -> None:
+def _set_hadoop(spark: SparkSession, settings: Mapping[str, str]) -> None:
     for conf in _hadoop_confs(spark):
         for key, value in settings.items():
             conf.set(key, value)
 
 
-def _refresh(spark: "SparkSession", uris: Iterable[str]) -> None:
+def _refresh(spark: SparkSession, uris: Iterable[str]) -> None:
     """Replace Hadoop's cached FileSystem for each URI by one built from the current mapping.
 
     The cache is keyed by scheme + authority only, so a stale instance would keep serving the old
@@ -503,7 +504,7 @@ def _refresh(spark: "SparkSession", uris: Iterable[str]) -> None:
             _log.debug("Re-creating file system for %s: %s", uri, error)
 
 
-def _reconfigure(spark: "SparkSession", config: SessionConfig) -> None:
+def _reconfigure(spark: SparkSession, config: SessionConfig) -> None:
     """Apply ``config``'s roots and cloud authorities to the live session (cheap when unchanged)."""
     global _path_map, _config
     path_map = config.path_map
@@ -531,7 +532,7 @@ def _reconfigure(spark: "SparkSession", config: SessionConfig) -> None:
         register_cloud_authority(spark, authority, path_map)
 
 
-def _apply_changed_settings(spark: "SparkSession", old: SessionConfig, new: SessionConfig) -> None:
+def _apply_changed_settings(spark: SparkSession, old: SessionConfig, new: SessionConfig) -> None:
     """Set changed runtime-modifiable Spark settings on the live session; warn about the rest."""
     static = ("run_dir", "master", "app_name", "persistent_catalog", "warehouse", "log_level")
     fixed = [name for name in static if getattr(old, name) != getattr(new, name)]
@@ -548,11 +549,12 @@ def _apply_changed_settings(spark: "SparkSession", old: SessionConfig, new: Sess
         if spark.conf.isModifiable(key):
             spark.conf.unset(key)
     if fixed:
-        _log.warning("The SparkSession is already running; these settings keep their first values: %s",
-                     ", ".join(fixed))
+        _log.warning(
+            "The SparkSession is already running; these settings keep their first values: %s", ", ".join(fixed)
+        )
 
 
-def register_cloud_authority(spark: "SparkSession", authority: str, path_map: PathMap | None = None) -> None:
+def register_cloud_authority(spark: SparkSession, authority: str, path_map: PathMap | None = None) -> None:
     """Map ``container@account.dfs.core.windows.net`` (or ``.blob.``) for Spark I/O on a live session.
 
     The target folder is ``path_map.to_local("abfss://<authority>/")`` (default: the mapping of the
@@ -560,8 +562,11 @@ def register_cloud_authority(spark: "SparkSession", authority: str, path_map: Pa
     """
     with _lock:
         if path_map is None:
-            path_map = _path_map if spark is _session and _path_map is not None else (
-                _config.path_map if _config is not None else None)
+            path_map = (
+                _path_map
+                if spark is _session and _path_map is not None
+                else (_config.path_map if _config is not None else None)
+            )
         if path_map is None:
             raise RuntimeNotAvailableError("No dtflw session configuration: call get_or_create_session first.")
         key, target = _authority_target(path_map, authority)
@@ -575,7 +580,7 @@ def register_cloud_authority(spark: "SparkSession", authority: str, path_map: Pa
             _registered[authority] = target
 
 
-def active_session() -> "SparkSession | None":
+def active_session() -> SparkSession | None:
     """The live session started by :func:`get_or_create_session`, if any."""
     with _lock:
         return _session if _is_alive(_session) else None

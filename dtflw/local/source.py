@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import attrs
 
@@ -151,9 +152,7 @@ def _sniff(text: str, name: str) -> Notebook:
         return parse_databricks_source(text, name)
     if text.lstrip("\ufeff \t\r\n").startswith("{"):
         return parse_ipynb(text, name)
-    raise NotebookSourceError(
-        f"{name}: unsupported notebook file; expected a .py, .ipynb or Databricks source file"
-    )
+    raise NotebookSourceError(f"{name}: unsupported notebook file; expected a .py, .ipynb or Databricks source file")
 
 
 def _plain_python(text: str, name: str) -> Notebook:
@@ -174,8 +173,7 @@ def parse_databricks_source(text: str, name: str = "<notebook>") -> Notebook:
     first = _first_line(text)
     if first in _OTHER_HEADERS:
         raise NotebookSourceError(
-            f"{name}: this is a {_OTHER_HEADERS[first]} Databricks notebook; "
-            "only Python notebooks run locally"
+            f"{name}: this is a {_OTHER_HEADERS[first]} Databricks notebook; only Python notebooks run locally"
         )
     lines = _numbered(_normalize(text))
     if lines and lines[0][1].rstrip() == PYTHON_HEADER:
@@ -268,9 +266,7 @@ def _check_ipynb_language(data: dict[str, Any], name: str) -> None:
     databricks = metadata.get(_NB_META) if isinstance(metadata, dict) else None
     language = databricks.get("language") if isinstance(databricks, dict) else None
     if language is not None and str(language).lower() != "python":
-        raise NotebookSourceError(
-            f"{name}: this is a {language} notebook; only Python notebooks run locally"
-        )
+        raise NotebookSourceError(f"{name}: this is a {language} notebook; only Python notebooks run locally")
 
 
 def _ipynb_cell(index: int, raw: object, label: str) -> Cell | None:
@@ -337,9 +333,7 @@ def _check_run(number: int, body: list[_Line], where: _Where) -> None:
         raise NotebookSourceError(f"{where(number)}: %run needs a notebook path on the same line")
     for line_number, line in body[1:]:
         if line.strip():
-            raise NotebookSourceError(
-                f"{where(line_number)}: %run must be alone in its cell; found {line.strip()!r}"
-            )
+            raise NotebookSourceError(f"{where(line_number)}: %run must be alone in its cell; found {line.strip()!r}")
     try:
         parse_run_directive(body[0][1])
     except NotebookSourceError as exc:
@@ -408,7 +402,7 @@ def _read_quoted(line: str, pos: int, shown: str) -> tuple[str, int]:
             i += 2
         elif char == quote:
             if i + 1 < len(line) and not line[i + 1].isspace():
-                raise _run_error(shown, f"unexpected text after closing quote: {line[i + 1:]!r}")
+                raise _run_error(shown, f"unexpected text after closing quote: {line[i + 1 :]!r}")
             return "".join(chars), i + 1
         else:
             chars.append(char)

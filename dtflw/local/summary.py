@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from dtflw.local.records import NotebookRecord
 
@@ -37,5 +37,7 @@ def failure_summary(records: Sequence[NotebookRecord], error: BaseException, ent
         where += f", cell {origin.error_cell + 1}, line {origin.error_line}"
     called = _chain(records, origin)
     via = f" It was called from {' <- '.join(called)}." if called else ""
-    return (f"dtflw run failed: notebook {origin.workspace_path} ({where}) raised {origin.error}.{via} "
-            f"Cells before the failing one completed; see the report for outputs and the full traceback.")
+    return (
+        f"dtflw run failed: notebook {origin.workspace_path} ({where}) raised {origin.error}.{via} "
+        f"Cells before the failing one completed; see the report for outputs and the full traceback."
+    )

@@ -10,6 +10,18 @@ from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
 from dtflw.model.status import FlowEventName, LazyMode, PlanAction, RunStatus
 
 __all__ = [
-    "Dag", "build_dag", "task_keys", "FlowRunResult", "NotebookResult", "Schema", "to_schema",
-    "InputSpec", "NotebookSpec", "OutputSpec", "FlowEventName", "LazyMode", "PlanAction", "RunStatus",
+    "Dag",
+    "build_dag",
+    "task_keys",
+    "FlowRunResult",
+    "NotebookResult",
+    "Schema",
+    "to_schema",
+    "InputSpec",
+    "NotebookSpec",
+    "OutputSpec",
+    "FlowEventName",
+    "LazyMode",
+    "PlanAction",
+    "RunStatus",
 ]

@@ -8,7 +8,7 @@ definition errors before anything runs: cycles and two notebooks writing one pat
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -105,7 +105,7 @@ def find_cycle(upstream: Mapping[int, Iterable[int]]) -> list[int] | None:
         path.append(node)
         for up in sorted(upstream.get(node, ())):
             if state.get(up) == 1:
-                return path[path.index(up):] + [up]
+                return path[path.index(up) :] + [up]
             if up not in state and (found := visit(up)):
                 return found
         state[node] = 2
@@ -132,5 +132,3 @@ def topological_order(upstream: Mapping[int, Iterable[int]]) -> list[int]:
             order.append(n)
         remaining = [n for n in remaining if n not in done]
     return order
-
-

@@ -7,7 +7,8 @@ a DDL string `"id INT, name STRING"`, or a pyspark `StructType`.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -15,8 +16,14 @@ from dtflw.errors import InvalidArgumentError
 
 # DDL type names -> the simpleString form DataFrame.dtypes reports.
 _DDL_ALIASES = {
-    "integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint",
-    "real": "float", "dec": "decimal", "numeric": "decimal", "bool": "boolean",
+    "integer": "int",
+    "long": "bigint",
+    "short": "smallint",
+    "byte": "tinyint",
+    "real": "float",
+    "dec": "decimal",
+    "numeric": "decimal",
+    "bool": "boolean",
 }
 
 

@@ -7,8 +7,9 @@ lineage and export read them. Name checks live here so every layer validates the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import attrs
 

@@ -7,8 +7,9 @@ the specs; nothing in the run layer knows the `Flow` that declared them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -41,8 +42,14 @@ class DbutilsRunner:
 class FlowContext:
     """What every part of a flow shares: storage, spark, dbutils, logger, runner, driver path."""
 
-    def __init__(self, storage: Storage, spark: Any = None, dbutils: Any = None,
-                 logger: Logger | None = None, runner: NotebookRunner | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        spark: Any = None,
+        dbutils: Any = None,
+        logger: Logger | None = None,
+        runner: NotebookRunner | None = None,
+    ) -> None:
         if not isinstance(storage, Storage):
             raise InvalidArgumentError(
                 "storage must be a dtflw Storage (e.g. dtflw.storage.dbfs.init_storage()), "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import attrs
 
@@ -78,8 +79,15 @@ class Plan:
 CurrentState = Callable[[], "tuple[str, Mapping[str, str | None]]"]
 
 
-def decide(spec: NotebookSpec, key: str, lazy: LazyMode, forced: bool, outputs_exist: Callable[[], bool],
-           current: CurrentState, last_success: Mapping[str, Any] | None) -> Decision:
+def decide(
+    spec: NotebookSpec,
+    key: str,
+    lazy: LazyMode,
+    forced: bool,
+    outputs_exist: Callable[[], bool],
+    current: CurrentState,
+    last_success: Mapping[str, Any] | None,
+) -> Decision:
     """Run or skip one selected notebook.
 
     lazy=False: always run. lazy=True: skip when every output exists (0.6.x). lazy="auto": skip

@@ -14,7 +14,8 @@ import json
 import secrets
 import threading
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -76,7 +77,7 @@ class RunRecord:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> "RunRecord":
+    def from_dict(cls, doc: Mapping[str, Any]) -> RunRecord:
         fields = {f.name for f in attrs.fields(cls)}
         values = {k: v for k, v in doc.items() if k in fields}
         values["inputs"] = tuple(TableVersion(**t) for t in doc.get("inputs", ()))

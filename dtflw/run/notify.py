@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from dtflw.errors import InvalidArgumentError
@@ -25,6 +26,7 @@ class HookTarget(Protocol):
     """Anything with `on(event, callback)`, e.g. a `Flow`."""
 
     def on(self, event: str, callback: Callable[[FlowEvent], Any]) -> None: ...
+
 
 NOTIFY_ON = ("start", "success", "failure")
 
@@ -80,7 +82,9 @@ class WebhookNotifier:
     def post(self, payload: dict[str, Any]) -> None:
         """POST JSON; a non-2xx answer or a network error raises (the hook runner logs it)."""
         request = urllib.request.Request(
-            self._url, data=json.dumps(payload).encode("utf-8"), method="POST",
+            self._url,
+            data=json.dumps(payload).encode("utf-8"),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import attrs
 
@@ -24,9 +25,7 @@ def _check_patterns(_instance: object, attribute: attrs.Attribute[Patterns], val
     if value is None or isinstance(value, str):
         return
     if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
-        raise InvalidArgumentError(
-            f"{attribute.name} must be a notebook pattern or a list of them, got {value!r}."
-        )
+        raise InvalidArgumentError(f"{attribute.name} must be a notebook pattern or a list of them, got {value!r}.")
 
 
 def _check_force(_instance: object, attribute: attrs.Attribute[Force], value: object) -> None:

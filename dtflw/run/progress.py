@@ -11,8 +11,13 @@ from dtflw.model.results import NotebookResult
 from dtflw.model.status import FlowEventName, RunStatus
 from dtflw.run.events import FlowEvent
 
-_COLOURS = {RunStatus.SUCCEEDED.value: "#c8f7c5", RunStatus.FAILED.value: "#f8c4c4",
-            RunStatus.UPSTREAM_FAILED.value: "#fde3c0", RunStatus.SKIPPED.value: "#e8e8e8", "running": "#cfe3ff"}
+_COLOURS = {
+    RunStatus.SUCCEEDED.value: "#c8f7c5",
+    RunStatus.FAILED.value: "#f8c4c4",
+    RunStatus.UPSTREAM_FAILED.value: "#fde3c0",
+    RunStatus.SKIPPED.value: "#e8e8e8",
+    "running": "#cfe3ff",
+}
 
 
 def _display_handle() -> Any:

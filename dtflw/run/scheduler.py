@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Sequence
+from typing import Any
 
 from dtflw.databricks import get_spark_session_if_running
 from dtflw.errors import FlowDefinitionError, NotebookRunError
@@ -37,8 +38,14 @@ def _ignore(_event: FlowEvent) -> None:
 class DagRun:
     """One execution (or plan) of the given specs."""
 
-    def __init__(self, ctx: FlowContext, specs: Sequence[NotebookSpec], options: RunOptions, flow_name: str,
-                 emit: EventSink = _ignore) -> None:
+    def __init__(
+        self,
+        ctx: FlowContext,
+        specs: Sequence[NotebookSpec],
+        options: RunOptions,
+        flow_name: str,
+        emit: EventSink = _ignore,
+    ) -> None:
         if not specs:
             raise FlowDefinitionError("Nothing to run: every declared notebook has run already (declare with .add()).")
         self.ctx = ctx
@@ -92,9 +99,15 @@ class DagRun:
             return Decision(index, key, spec.path, PlanAction.SKIP, f"succeeded in run {self.done_before[index]}")
         if upstream_runs and self.options.lazy == "auto" and index not in self.forced:
             return Decision(index, key, spec.path, PlanAction.RUN, "an upstream notebook will run")
-        return decide(spec, key, self.options.lazy, index in self.forced,
-                      lambda: outputs_exist(self.ctx, spec), lambda: self._fingerprint(spec),
-                      self.latest.get(key))
+        return decide(
+            spec,
+            key,
+            self.options.lazy,
+            index in self.forced,
+            lambda: outputs_exist(self.ctx, spec),
+            lambda: self._fingerprint(spec),
+            self.latest.get(key),
+        )
 
     def _fingerprint(self, spec: NotebookSpec) -> tuple[str, dict[str, str | None]]:
         versions = {i.name: self.ctx.storage.version(i.path) if i.path else None for i in spec.inputs}
@@ -113,13 +126,18 @@ class DagRun:
 
     def declared_result(self) -> FlowRunResult:
         """The result of a declare-only run: every notebook skipped, nothing touched."""
-        return FlowRunResult(self.run_id, tuple(
-            NotebookResult(self.dag.keys[i], self.dag.specs[i].path, RunStatus.SKIPPED, "declare only", index=i)
-            for i in self.dag.order))
+        return FlowRunResult(
+            self.run_id,
+            tuple(
+                NotebookResult(self.dag.keys[i], self.dag.specs[i].path, RunStatus.SKIPPED, "declare only", index=i)
+                for i in self.dag.order
+            ),
+        )
 
     # ---- execution ---------------------------------------------------------------------------
-    def _emit(self, name: FlowEventName, notebook: str | None = None,
-              result: NotebookResult | FlowRunResult | None = None) -> None:
+    def _emit(
+        self, name: FlowEventName, notebook: str | None = None, result: NotebookResult | FlowRunResult | None = None
+    ) -> None:
         """Progress first (log line / live table), then the caller's sink (user hooks)."""
         event = FlowEvent(name, self.run_id, self.flow_name, notebook, result)
         if self._progress is not None:
@@ -130,15 +148,15 @@ class DagRun:
         self._progress = ProgressTable([self.dag.specs[i].path for i in self.dag.order if i in self.selected])
         self._emit(FlowEventName.FLOW_START)
         self.ctx.logger.log(
-            f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time")
+            f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time"
+        )
         waiting = {i: set(self.dag.upstream[i]) & self.selected for i in self.dag.order if i in self.selected}
         running: dict[Future[NotebookResult], int] = {}
         with ThreadPoolExecutor(max_workers=self.options.max_workers, thread_name_prefix="dtflw") as pool:
             while waiting or running:
                 for index in [i for i, ups in waiting.items() if not ups - set(self.results)]:
                     del waiting[index]
-                    blocked = [u for u in self.dag.upstream[index] & self.selected
-                               if self.results[u].status.is_failure]
+                    blocked = [u for u in self.dag.upstream[index] & self.selected if self.results[u].status.is_failure]
                     if blocked:
                         self._finish(index, self._upstream_failed(index, blocked))
                         continue
@@ -182,20 +200,24 @@ class DagRun:
             message = self.ctx.redact_text(_reason(error))
             attempts = error.attempts if isinstance(error, NotebookRunError) else 1
             self._record(spec, attempts, RunStatus.FAILED, started, time.time(), error=message)
-            return NotebookResult(key, spec.path, RunStatus.FAILED, "", attempts, time.time() - started, None,
-                                  message, index)
+            return NotebookResult(
+                key, spec.path, RunStatus.FAILED, "", attempts, time.time() - started, None, message, index
+            )
 
     def _skip(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
         # Columns were checked when these very output versions were written: no need to read them.
         last_outputs = (self.latest.get(key) or {}).get("outputs", [])
         unchanged = bool(last_outputs) and all(
-            self.ctx.storage.version(o["path"]) == o.get("version") for o in last_outputs)
+            self.ctx.storage.version(o["path"]) == o.get("version") for o in last_outputs
+        )
         if not (self.options.lazy == "auto" and unchanged):
             validate_outputs(self.ctx, spec, strict=False, known_present=True)
-        self._record(spec, 0, RunStatus.SKIPPED, started, time.time(), reason=decision.reason,
-                     fingerprint=decision.fingerprint)
-        return NotebookResult(key, spec.path, RunStatus.SKIPPED, decision.reason, 0, time.time() - started,
-                              index=spec.index)
+        self._record(
+            spec, 0, RunStatus.SKIPPED, started, time.time(), reason=decision.reason, fingerprint=decision.fingerprint
+        )
+        return NotebookResult(
+            key, spec.path, RunStatus.SKIPPED, decision.reason, 0, time.time() - started, index=spec.index
+        )
 
     def _execute(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
         values = call_values(self.ctx, spec)
@@ -208,27 +230,64 @@ class DagRun:
 
         exit_value, attempts = execute_spec(self.ctx, spec, values, strict=False, on_retry=record_retry)
         ended = time.time()
-        self._record(spec, attempts, RunStatus.SUCCEEDED, started, ended, exit_value=exit_value,
-                     reason=decision.reason, fingerprint=print_now)
-        return NotebookResult(key, spec.path, RunStatus.SUCCEEDED, decision.reason, attempts, ended - started,
-                              exit_value, index=spec.index)
+        self._record(
+            spec,
+            attempts,
+            RunStatus.SUCCEEDED,
+            started,
+            ended,
+            exit_value=exit_value,
+            reason=decision.reason,
+            fingerprint=print_now,
+        )
+        return NotebookResult(
+            key,
+            spec.path,
+            RunStatus.SUCCEEDED,
+            decision.reason,
+            attempts,
+            ended - started,
+            exit_value,
+            index=spec.index,
+        )
 
     # ---- history -----------------------------------------------------------------------------
-    def _record(self, spec: NotebookSpec, attempt: int, status: RunStatus, started: float | None,
-                ended: float | None, exit_value: str | None = None, error: str | None = None,
-                reason: str = "", fingerprint: str | None = None) -> None:
+    def _record(
+        self,
+        spec: NotebookSpec,
+        attempt: int,
+        status: RunStatus,
+        started: float | None,
+        ended: float | None,
+        exit_value: str | None = None,
+        error: str | None = None,
+        reason: str = "",
+        fingerprint: str | None = None,
+    ) -> None:
         storage = self.ctx.storage
         with_versions = status.ok
         record = RunRecord(
-            run_id=self.run_id, flow=self.flow_name, key=self.dag.keys[spec.index], notebook=spec.abs_path,
-            attempt=attempt, status=status, args=self.ctx.redact(spec.args),
-            inputs=tuple(TableVersion(i.name, i.path, storage.version(i.path) if with_versions and i.path else None)
-                         for i in spec.inputs),
-            outputs=tuple(TableVersion(o.alias, o.path, storage.version(o.path) if with_versions else None)
-                          for o in spec.outputs),
-            started=started, ended=ended,
+            run_id=self.run_id,
+            flow=self.flow_name,
+            key=self.dag.keys[spec.index],
+            notebook=spec.abs_path,
+            attempt=attempt,
+            status=status,
+            args=self.ctx.redact(spec.args),
+            inputs=tuple(
+                TableVersion(i.name, i.path, storage.version(i.path) if with_versions and i.path else None)
+                for i in spec.inputs
+            ),
+            outputs=tuple(
+                TableVersion(o.alias, o.path, storage.version(o.path) if with_versions else None) for o in spec.outputs
+            ),
+            started=started,
+            ended=ended,
             exit_value=self.ctx.redact_text(exit_value) if exit_value else exit_value,
-            error=error, reason=reason, fingerprint=fingerprint, source_hash=self.ctx.source_hash(spec.abs_path),
+            error=error,
+            reason=reason,
+            fingerprint=fingerprint,
+            source_hash=self.ctx.source_hash(spec.abs_path),
         )
         self.history.append(record)
         with self._lock:
@@ -237,8 +296,9 @@ class DagRun:
     def _save_history(self) -> None:
         latest = dict(self.history.latest_successes(self.flow_name))
         for record in self.records:
-            if record.status is RunStatus.SUCCEEDED or (record.status is RunStatus.SKIPPED
-                                                        and record.fingerprint is not None):
+            if record.status is RunStatus.SUCCEEDED or (
+                record.status is RunStatus.SKIPPED and record.fingerprint is not None
+            ):
                 latest[record.key] = record.to_dict()
         self.history.save_latest_successes(self.flow_name, latest)
         spark = get_spark_session_if_running()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 from dtflw.errors import FlowDefinitionError
 from dtflw.model.dag import Dag
@@ -34,8 +35,9 @@ def _find(dag: Dag, patterns: Patterns, what: str) -> set[int]:
     return found
 
 
-def select(dag: Dag, only: Patterns = None, tags: Patterns = None,
-           from_: Patterns = None, to: Patterns = None) -> set[int]:
+def select(
+    dag: Dag, only: Patterns = None, tags: Patterns = None, from_: Patterns = None, to: Patterns = None
+) -> set[int]:
     """Notebooks to run. `only`/`tags` pick notebooks; `from_` adds them and everything downstream,
     `to` adds them and everything upstream; `from_` with `to` means the notebooks between. None of
     them: everything. Patterns match the declared path, workspace path, project path or task key."""
@@ -57,5 +59,3 @@ def select(dag: Dag, only: Patterns = None, tags: Patterns = None,
         picked |= up or set()
     nothing_asked = only is None and tags is None and from_ is None and to is None
     return set(dag.specs) if nothing_asked else picked
-
-

@@ -9,7 +9,7 @@ that a later lazy run mistakes for complete.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import attrs
 
@@ -57,8 +57,7 @@ def outputs_exist(ctx: FlowContext, spec: NotebookSpec) -> bool:
     return all(ctx.storage.exists(o.path) for o in spec.outputs)
 
 
-def validate_outputs(ctx: FlowContext, spec: NotebookSpec, strict: bool,
-                     known_present: bool = False) -> None:
+def validate_outputs(ctx: FlowContext, spec: NotebookSpec, strict: bool, known_present: bool = False) -> None:
     """Each output must exist and, when columns were declared, match them."""
     for out in spec.outputs:
         if not known_present and not ctx.storage.exists(out.path, ignore_pending=True):
@@ -67,13 +66,15 @@ def validate_outputs(ctx: FlowContext, spec: NotebookSpec, strict: bool,
             found = ctx.storage.read_table(out.path).dtypes
             diff = out.schema.diff(found, strict=strict)
             if not diff.ok:
-                raise SchemaMismatchError(spec.path, out.name, out.path, list(diff.missing),
-                                          list(diff.extra), list(diff.mistyped))
+                raise SchemaMismatchError(
+                    spec.path, out.name, out.path, list(diff.missing), list(diff.extra), list(diff.mistyped)
+                )
         ctx.logger.debug(f"Output '{out.alias}': '{out.path}'")
 
 
-def call_notebook(ctx: FlowContext, spec: NotebookSpec, values: dict[str, str],
-                  on_retry: RetryCallback | None = None) -> tuple[str | None, int]:
+def call_notebook(
+    ctx: FlowContext, spec: NotebookSpec, values: dict[str, str], on_retry: RetryCallback | None = None
+) -> tuple[str | None, int]:
     """Call the runner, retrying as declared; the final failure becomes NotebookRunError.
 
     `on_retry(attempt, started, reason)` hears about each failed attempt that is retried.
@@ -93,8 +94,9 @@ def call_notebook(ctx: FlowContext, spec: NotebookSpec, values: dict[str, str],
             time.sleep(spec.retry_backoff_seconds * attempt)
 
 
-def as_run_error(ctx: FlowContext, spec: NotebookSpec, error: BaseException,
-                 values: dict[str, str], attempts: int) -> NotebookRunError:
+def as_run_error(
+    ctx: FlowContext, spec: NotebookSpec, error: BaseException, values: dict[str, str], attempts: int
+) -> NotebookRunError:
     """Wrap a callee failure, keeping its message but never a secret value."""
     reason = error.reason if isinstance(error, NotebookRunError) else f"{type(error).__name__}: {error}"
     if attempts > 1:
@@ -108,8 +110,9 @@ def call_values(ctx: FlowContext, spec: NotebookSpec) -> dict[str, str]:
     return {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
 
 
-def execute_spec(ctx: FlowContext, spec: NotebookSpec, values: dict[str, str], strict: bool,
-                 on_retry: RetryCallback | None = None) -> tuple[str | None, int]:
+def execute_spec(
+    ctx: FlowContext, spec: NotebookSpec, values: dict[str, str], strict: bool, on_retry: RetryCallback | None = None
+) -> tuple[str | None, int]:
     """Mark outputs pending, call the notebook (with retries), validate outputs, clear the marks.
 
     Any failure leaves the pending marks in place, so the outputs never look complete.

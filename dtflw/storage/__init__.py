@@ -79,6 +79,12 @@ def storage_from_url(url: str, **kwargs: Any) -> Storage:
 
 
 __all__ = [
-    "PathInfo", "Storage", "register_storage", "get_storage_class", "storage_from_url",
-    "available_schemes", "scheme_of", "ENTRY_POINT_GROUP",
+    "PathInfo",
+    "Storage",
+    "register_storage",
+    "get_storage_class",
+    "storage_from_url",
+    "available_schemes",
+    "scheme_of",
+    "ENTRY_POINT_GROUP",
 ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError, StorageError
+from dtflw.storage.azure_blob import PAGE_SIZE, BlobContainer, BlobEntry, check_endpoint  # SDK-free
 from dtflw.storage.base import (
     _DELTA_COMMIT,
     PENDING_SUFFIX,
@@ -24,7 +26,6 @@ from dtflw.storage.base import (
     is_marker_name,
     join_path,
 )
-from dtflw.storage.azure_blob import PAGE_SIZE, BlobContainer, BlobEntry, check_endpoint  # SDK-free
 from dtflw.storage.dbutils_fs import DbutilsFsStorage
 
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
@@ -63,10 +64,19 @@ class AzureStorage(DbutilsFsStorage):
     `abfss://` paths are checked through the blob endpoint of the same account and container.
     """
 
-    def __init__(self, account_name: str, container_name: str, root_dir: str | None = "",
-                 spark: Any = None, dbutils: Any = None, protocol: str = "wasbs",
-                 format: str = "parquet", credential: object = None, endpoint: str | None = None,
-                 client_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        account_name: str,
+        container_name: str,
+        root_dir: str | None = "",
+        spark: Any = None,
+        dbutils: Any = None,
+        protocol: str = "wasbs",
+        format: str = "parquet",
+        credential: object = None,
+        endpoint: str | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.account_name = validate_account_name(account_name)
         self.container_name = validate_container_name(container_name)
         if protocol not in PROTOCOL_HOSTS:
@@ -88,7 +98,7 @@ class AzureStorage(DbutilsFsStorage):
         return self.protocol
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "AzureStorage":
+    def from_url(cls, url: str, **kwargs: Any) -> AzureStorage:
         """`abfss://<container>@<account>.dfs.core.windows.net/<root_dir>` (or wasbs, blob)."""
         m = re.match(r"^(abfss|wasbs)://([^@/]+)@([^./]+)\.(?:dfs|blob)\.core\.windows\.net/?(.*)$", url)
         if not m:
@@ -110,8 +120,10 @@ class AzureStorage(DbutilsFsStorage):
 
     def __repr__(self) -> str:
         endpoint = "" if self._blobs is None else f", endpoint={self._blobs.endpoint!r}"
-        return (f"AzureStorage(base_path={self.base_path!r}, root_dir={self.root_dir!r}, "
-                f"format={self.format!r}, auth={self.auth!r}{endpoint})")
+        return (
+            f"AzureStorage(base_path={self.base_path!r}, root_dir={self.root_dir!r}, "
+            f"format={self.format!r}, auth={self.auth!r}{endpoint})"
+        )
 
     def check_access(self) -> None:
         """Fail now, clearly, if the container is missing or the credential is rejected (one request)."""
@@ -124,12 +136,19 @@ class AzureStorage(DbutilsFsStorage):
     def _blob_name(self, abs_path: str) -> str:
         """The blob name of an absolute path on this storage ('' for the container root)."""
         if not abs_path.startswith(self.base_path) and abs_path.rstrip("/") != self.base_path.rstrip("/"):
-            raise StorageError(f"Path {abs_path!r} is not on this storage: expected it to start with {self.base_path!r}.")
-        return abs_path[len(self.base_path):].strip("/")
+            raise StorageError(
+                f"Path {abs_path!r} is not on this storage: expected it to start with {self.base_path!r}."
+            )
+        return abs_path[len(self.base_path) :].strip("/")
 
     def _info(self, entry: BlobEntry) -> PathInfo:
-        return PathInfo(path=self.base_path + entry.name, name=entry.basename, is_dir=entry.is_dir,
-                        size=entry.size, modification_time=entry.modification_time)
+        return PathInfo(
+            path=self.base_path + entry.name,
+            name=entry.basename,
+            is_dir=entry.is_dir,
+            size=entry.size,
+            modification_time=entry.modification_time,
+        )
 
     # ---- primitives -------------------------------------------------------------------------
     def _list_dir(self, path: str) -> list[PathInfo] | None:
@@ -181,8 +200,10 @@ class AzureStorage(DbutilsFsStorage):
             return
         name = self._blob_name(path)
         if not name:
-            raise StorageError(f"Refusing to delete the whole container {self.container_name!r} of account "
-                               f"{self.account_name!r}: give a path below {self.base_path!r}.")
+            raise StorageError(
+                f"Refusing to delete the whole container {self.container_name!r} of account "
+                f"{self.account_name!r}: give a path below {self.base_path!r}."
+            )
         self._blobs.delete_tree(name, recurse)
 
     # ---- tables: one-request answers where the base algorithm would list ------------------
@@ -226,8 +247,10 @@ class AzureStorage(DbutilsFsStorage):
         assert blobs is not None
         delta = self._format == "delta" and not abs_path.endswith(".parquet")
         log = f"{name}/_delta_log/"
-        if delta and (any(e.name.startswith(log) and _DELTA_COMMIT.match(e.name[len(log):]) for e in page)
-                      or self._delta_commits(blobs, name, first_only=True)):
+        if delta and (
+            any(e.name.startswith(log) and _DELTA_COMMIT.match(e.name[len(log) :]) for e in page)
+            or self._delta_commits(blobs, name, first_only=True)
+        ):
             return True
         decided = _decide(name, page, complete, delta)
         return super()._table_is_complete(abs_path) if decided is None else decided
@@ -237,7 +260,7 @@ class AzureStorage(DbutilsFsStorage):
         """Commit numbers in `<name>/_delta_log/` (only the first one found, with `first_only`)."""
         found = []
         for entry in blobs.scan(f"{name}/_delta_log/0", page_size=PROBE_PAGE if first_only else PAGE_SIZE):
-            m = _DELTA_COMMIT.match(entry.name[len(name) + len("/_delta_log/"):])
+            m = _DELTA_COMMIT.match(entry.name[len(name) + len("/_delta_log/") :])
             if m:
                 found.append(int(m.group(1)))
                 if first_only:
@@ -284,15 +307,20 @@ class AzureStorage(DbutilsFsStorage):
 def _table_files(blobs: BlobContainer, name: str) -> list[tuple[str, BlobEntry]]:
     """(name relative to the table, blob) for every file under folder `name`, else the blob `name`."""
     prefix = _folder(name)
-    files = [(e.name[len(prefix):], e) for e in blobs.scan(prefix) if not e.is_dir]
+    files = [(e.name[len(prefix) :], e) for e in blobs.scan(prefix) if not e.is_dir]
     if files or not name:
         return files
     blob = blobs.exact(name)
     return [] if blob is None or blob.is_dir else [(blob.basename, blob)]
 
 
-def _blob_container(account_name: str, container_name: str, credential: object,
-                    endpoint: str | None, client_options: Mapping[str, Any] | None) -> BlobContainer | None:
+def _blob_container(
+    account_name: str,
+    container_name: str,
+    credential: object,
+    endpoint: str | None,
+    client_options: Mapping[str, Any] | None,
+) -> BlobContainer | None:
     """The Blob API wrapper when a credential is given; endpoint/options alone are a mistake."""
     if credential is None:
         if endpoint is not None or client_options is not None:
@@ -313,7 +341,7 @@ def _folder(name: str) -> str:
 def _literal_start(segment: str) -> str:
     """The part of a glob segment before its first glob character."""
     m = re.search(r"[*?\[]", segment)
-    return segment[:m.start()] if m else segment
+    return segment[: m.start()] if m else segment
 
 
 def _decide(name: str, page: list[BlobEntry], complete: bool, delta: bool) -> bool | None:
@@ -330,7 +358,7 @@ def _decide(name: str, page: list[BlobEntry], complete: bool, delta: bool) -> bo
             continue
         if not entry.name.startswith(name + "/"):
             continue  # a sibling such as `name-old` or `name.bak`
-        segment = entry.name[len(name) + 1:].split("/", 1)[0]
+        segment = entry.name[len(name) + 1 :].split("/", 1)[0]
         has_log = has_log or segment == "_delta_log"
         witness = witness or segment == "_SUCCESS" or _is_data_entry(segment)
     if delta:
@@ -356,8 +384,14 @@ def _walk_size(storage: Storage, abs_path: str) -> int | None:
     return total
 
 
-def init_storage(account_name: str, container_name: str, root_dir: str | None = None,
-                 spark: Any = None, dbutils: Any = None, **kwargs: Any) -> AzureStorage:
+def init_storage(
+    account_name: str,
+    container_name: str,
+    root_dir: str | None = None,
+    spark: Any = None,
+    dbutils: Any = None,
+    **kwargs: Any,
+) -> AzureStorage:
     """An AzureStorage; `root_dir` defaults to the current user's name (dtflw 0.6.x behaviour).
 
     `kwargs` go to AzureStorage (protocol, format, credential, endpoint, client_options). With

@@ -13,7 +13,8 @@ import base64
 import binascii
 import logging
 import re
-from typing import Any, Callable, Iterable, Mapping, NoReturn, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -177,8 +178,14 @@ class BlobContainer:
     `client_options` go to the SDK client (e.g. `raw_request_hook`, `retry_policy`, timeouts).
     """
 
-    def __init__(self, account_name: str, container_name: str, credential: object,
-                 endpoint: str | None = None, client_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        account_name: str,
+        container_name: str,
+        credential: object,
+        endpoint: str | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.account_name = account_name
         self.container_name = container_name
         options = self._options(client_options)
@@ -188,8 +195,10 @@ class BlobContainer:
         self.endpoint = _account_url(self._client.primary_endpoint) if endpoint is None else endpoint
 
     def __repr__(self) -> str:
-        return (f"BlobContainer(account={self.account_name!r}, container={self.container_name!r}, "
-                f"endpoint={self.endpoint!r}, auth={self.kind!r})")
+        return (
+            f"BlobContainer(account={self.account_name!r}, container={self.container_name!r}, "
+            f"endpoint={self.endpoint!r}, auth={self.kind!r})"
+        )
 
     # ---- construction ---------------------------------------------------------------------
     @staticmethod
@@ -207,8 +216,7 @@ class BlobContainer:
             )
         return options
 
-    def _make_client(self, credential: object, endpoint: str | None,
-                     options: dict[str, Any]) -> tuple[str, Any]:
+    def _make_client(self, credential: object, endpoint: str | None, options: dict[str, Any]) -> tuple[str, Any]:
         sdk = _sdk()
         if isinstance(credential, str) and is_connection_string(credential):
             if endpoint is not None:
@@ -243,6 +251,7 @@ class BlobContainer:
 
         Also says whether the listing is complete (no further page exists).
         """
+
         def call() -> tuple[list[BlobEntry], bool]:
             pages = self._client.list_blobs(
                 name_starts_with=prefix, include=["metadata"], results_per_page=count
@@ -254,9 +263,9 @@ class BlobContainer:
 
     def scan(self, prefix: str, page_size: int = PAGE_SIZE) -> Iterable[BlobEntry]:
         """Every blob whose name starts with `prefix`, lazily, one request per page."""
-        pages = iter(self._client.list_blobs(
-            name_starts_with=prefix, include=["metadata"], results_per_page=page_size
-        ).by_page())
+        pages = iter(
+            self._client.list_blobs(name_starts_with=prefix, include=["metadata"], results_per_page=page_size).by_page()
+        )
         while True:
             page = self._call(lambda: next(pages, None), "listing", prefix)
             if page is None:
@@ -275,8 +284,9 @@ class BlobContainer:
 
         def call() -> list[BlobEntry]:
             found: dict[str, BlobEntry] = {}
-            for item in self._client.walk_blobs(name_starts_with=prefix or None, include=["metadata"],
-                                                delimiter="/", results_per_page=PAGE_SIZE):
+            for item in self._client.walk_blobs(
+                name_starts_with=prefix or None, include=["metadata"], delimiter="/", results_per_page=PAGE_SIZE
+            ):
                 if isinstance(item, sdk.BlobPrefix):
                     entry = BlobEntry(item.name.rstrip("/"), is_dir=True)
                 else:
@@ -295,8 +305,11 @@ class BlobContainer:
     def put_text(self, name: str, text: str) -> None:
         """Create or overwrite a small UTF-8 text blob."""
         settings = _sdk().ContentSettings(content_type="text/plain; charset=utf-8")
-        self._call(lambda: self._client.upload_blob(name, text.encode("utf-8"), overwrite=True,
-                                                    content_settings=settings), "writing", name)
+        self._call(
+            lambda: self._client.upload_blob(name, text.encode("utf-8"), overwrite=True, content_settings=settings),
+            "writing",
+            name,
+        )
 
     def read_text(self, name: str) -> str | None:
         """A small UTF-8 text blob's content; None when there is no such blob."""
@@ -319,7 +332,7 @@ class BlobContainer:
         names = [e.key for e in self.scan(name + "/")] if recurse else []
         names = sorted(set(names) | {name}, key=lambda n: (-n.count("/"), n))
         for start in range(0, len(names), BATCH_SIZE):
-            self._delete_batch(names[start:start + BATCH_SIZE])
+            self._delete_batch(names[start : start + BATCH_SIZE])
 
     def _delete_batch(self, names: list[str]) -> None:
         """One batch request; blobs it could not delete (or all, if batches are refused) go singly."""

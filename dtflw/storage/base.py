@@ -11,7 +11,8 @@ import fnmatch
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
@@ -63,12 +64,11 @@ class Storage(ABC):
 
     scheme: ClassVar[str] = ""
 
-    def __init__(self, root_dir: str | None = "", spark: Any = None, dbutils: Any = None,
-                 format: str = "parquet") -> None:
+    def __init__(
+        self, root_dir: str | None = "", spark: Any = None, dbutils: Any = None, format: str = "parquet"
+    ) -> None:
         if format not in TABLE_FORMATS:
-            raise InvalidArgumentError(
-                f"Unknown table format {format!r}; expected one of {', '.join(TABLE_FORMATS)}."
-            )
+            raise InvalidArgumentError(f"Unknown table format {format!r}; expected one of {', '.join(TABLE_FORMATS)}.")
         root = (root_dir or "").strip("/")
         if ".." in root.split("/"):
             raise InvalidArgumentError(f"root_dir {root_dir!r} must not contain '..'.")
@@ -112,7 +112,9 @@ class Storage(ABC):
         return self._dbutils
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_path={self.base_path!r}, root_dir={self.root_dir!r}, format={self.format!r})"
+        return (
+            f"{type(self).__name__}(base_path={self.base_path!r}, root_dir={self.root_dir!r}, format={self.format!r})"
+        )
 
     # ---- paths ----------------------------------------------------------------------------
     def is_abs_path(self, path: str) -> bool:
@@ -209,7 +211,7 @@ class Storage(ABC):
         Walks only the folders the pattern can match: a literal prefix is not listed at all.
         """
         abs_pattern = self._checked_abs(glob_pattern, name="glob_pattern")
-        rel = abs_pattern[len(self.base_path):] if abs_pattern.startswith(self.base_path) else abs_pattern
+        rel = abs_pattern[len(self.base_path) :] if abs_pattern.startswith(self.base_path) else abs_pattern
         segments = [s for s in rel.split("/") if s != ""]
         if not segments:
             return [self.base_path] if self._path_exists(self.base_path) else []
@@ -251,7 +253,7 @@ class Storage(ABC):
         """
         abs_path = self._checked_abs(path)
         if has_glob(abs_path):
-            rel = abs_path[len(self.base_path):]
+            rel = abs_path[len(self.base_path) :]
             found = self._glob([s for s in rel.split("/") if s])
             return _digest((i.path, i.size, i.modification_time) for i in found) if found else None
         if self._format == "delta":

@@ -20,17 +20,23 @@ class LocalStorage(Storage):
 
     scheme = "file"
 
-    def __init__(self, root: str | os.PathLike[str], root_dir: str = "", format: str = "parquet",
-                 spark: Any = None, dbutils: Any = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        root_dir: str = "",
+        format: str = "parquet",
+        spark: Any = None,
+        dbutils: Any = None,
+    ) -> None:
         if not isinstance(root, (str, os.PathLike)) or str(root).strip() == "":
             raise InvalidArgumentError(f"LocalStorage root must be a non-empty path, got {root!r}.")
         super().__init__(root_dir, spark=spark, dbutils=dbutils, format=format)
         self._root = Path(root).expanduser().resolve()
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "LocalStorage":
+    def from_url(cls, url: str, **kwargs: Any) -> LocalStorage:
         """`file:///abs/dir` or a plain path."""
-        path = url[len("file://"):] if url.startswith("file://") else url
+        path = url[len("file://") :] if url.startswith("file://") else url
         return cls(path, **kwargs)
 
     @property
@@ -84,5 +90,6 @@ class LocalStorage(Storage):
 
 
 def _info(path: str, name: str, is_dir: bool, st: os.stat_result) -> PathInfo:
-    return PathInfo(path=path, name=name, is_dir=is_dir, size=0 if is_dir else st.st_size,
-                    modification_time=int(st.st_mtime * 1000))
+    return PathInfo(
+        path=path, name=name, is_dir=is_dir, size=0 if is_dir else st.st_size, modification_time=int(st.st_mtime * 1000)
+    )

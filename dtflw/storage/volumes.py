@@ -16,8 +16,16 @@ class VolumeStorage(DbutilsFsStorage):
 
     scheme = "volumes"
 
-    def __init__(self, catalog: str, schema: str, volume: str, root_dir: str | None = "",
-                 spark: Any = None, dbutils: Any = None, format: str = "parquet") -> None:
+    def __init__(
+        self,
+        catalog: str,
+        schema: str,
+        volume: str,
+        root_dir: str | None = "",
+        spark: Any = None,
+        dbutils: Any = None,
+        format: str = "parquet",
+    ) -> None:
         for label, value in (("catalog", catalog), ("schema", schema), ("volume", volume)):
             if not isinstance(value, str) or not _NAME.match(value):
                 raise InvalidArgumentError(
@@ -27,7 +35,7 @@ class VolumeStorage(DbutilsFsStorage):
         self.catalog, self.schema, self.volume = catalog, schema, volume
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "VolumeStorage":
+    def from_url(cls, url: str, **kwargs: Any) -> VolumeStorage:
         """`/Volumes/c/s/v[/root]` or `volumes://c/s/v[/root]`."""
         rest = url.split("://", 1)[1] if url.startswith("volumes://") else url.removeprefix("/Volumes/")
         parts = rest.strip("/").split("/")

@@ -19,9 +19,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from dtflw.errors import StorageError
 
@@ -63,12 +64,12 @@ class Azurite:
 
     host = "127.0.0.1"
 
-    def __init__(self, binary: str | Path | None = None, in_memory: bool = False,
-                 start_timeout: float = 30.0) -> None:
+    def __init__(self, binary: str | Path | None = None, in_memory: bool = False, start_timeout: float = 30.0) -> None:
         found = Path(binary) if binary is not None else find_binary()
         if found is None or not found.exists():
-            raise StorageError(f"Azurite's server `azurite-blob` was not found ({found or _RELATIVE_BINARY}): "
-                               f"{_INSTALL_HINT}.")
+            raise StorageError(
+                f"Azurite's server `azurite-blob` was not found ({found or _RELATIVE_BINARY}): {_INSTALL_HINT}."
+            )
         self.binary = found
         self.in_memory = in_memory
         self.start_timeout = start_timeout
@@ -96,8 +97,10 @@ class Azurite:
     @property
     def connection_string(self) -> str:
         """A connection string for the development account on this server."""
-        return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
-                f"BlobEndpoint={self.blob_endpoint};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
+            f"BlobEndpoint={self.blob_endpoint};"
+        )
 
     # ---- life cycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -122,12 +125,21 @@ class Azurite:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         assert self._folder is not None
-        args = [str(self.binary), "--blobHost", self.host, "--blobPort", str(self.port),
-                "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
+        args = [
+            str(self.binary),
+            "--blobHost",
+            self.host,
+            "--blobPort",
+            str(self.port),
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+        ]
         args += ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self._folder / "data")]
         with open(self._folder / "azurite.log", "ab") as log:
-            return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            return subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def _wait_ready(self) -> bool:
         assert self._process is not None
@@ -175,9 +187,11 @@ class Azurite:
         return client
 
 
-def put_blobs(container: Any, names: Iterable[str], data: bytes = b"x", workers: int = 16,
-              metadata: dict[str, str] | None = None) -> int:
+def put_blobs(
+    container: Any, names: Iterable[str], data: bytes = b"x", workers: int = 16, metadata: dict[str, str] | None = None
+) -> int:
     """Upload a small blob under each name, in parallel; returns how many were written."""
+
     def put(name: str) -> None:
         container.upload_blob(name, data, overwrite=True, metadata=metadata)
 

@@ -6,9 +6,10 @@
 
 # COMMAND ----------
 
+from sales_data import land_raw_files
+
 from dtflw import init_flow
 from dtflw.storage.dbfs import init_storage
-from sales_data import land_raw_files
 
 dbutils.widgets.text("year", "2023")
 dbutils.widgets.dropdown("lazy", "true", ["true", "false"])
@@ -25,31 +26,37 @@ raw_dir = land_raw_files(storage, dbutils)
 
 # COMMAND ----------
 
-(flow.notebook("ingest")
-     .input("SalesRaw", file_path=f"{raw_dir}/orders_*.csv")
-     .input("CustomersRaw", file_path=f"{raw_dir}/customers.csv")
-     .output("OrdersBronze")
-     .output("CustomersBronze")
-     .run(is_lazy))
+(
+    flow.notebook("ingest")
+    .input("SalesRaw", file_path=f"{raw_dir}/orders_*.csv")
+    .input("CustomersRaw", file_path=f"{raw_dir}/customers.csv")
+    .output("OrdersBronze")
+    .output("CustomersBronze")
+    .run(is_lazy)
+)
 
-(flow.notebook("silver/merge_orders")
-     .input("OrdersBronze")
-     .input("CustomersBronze")
-     .output("Orders", alias="OrdersSilver",
-             cols="order_id INT, order_date DATE, customer_id INT, country STRING, product STRING, amount DOUBLE")
-     .run(is_lazy))
+(
+    flow.notebook("silver/merge_orders")
+    .input("OrdersBronze")
+    .input("CustomersBronze")
+    .output(
+        "Orders",
+        alias="OrdersSilver",
+        cols="order_id INT, order_date DATE, customer_id INT, country STRING, product STRING, amount DOUBLE",
+    )
+    .run(is_lazy)
+)
 
-(flow.notebook("gold/main")
-     .args({"year": year, "lazy": str(is_lazy).lower()})
-     .input("OrdersSilver")
-     .output("RevenueByMonth")
-     .output("TopCustomers")
-     .run(is_lazy))
+(
+    flow.notebook("gold/main")
+    .args({"year": year, "lazy": str(is_lazy).lower()})
+    .input("OrdersSilver")
+    .output("RevenueByMonth")
+    .output("TopCustomers")
+    .run(is_lazy)
+)
 
-summary = (flow.notebook("report")
-               .input("RevenueByMonth")
-               .input("TopCustomers")
-               .run())
+summary = flow.notebook("report").input("RevenueByMonth").input("TopCustomers").run()
 
 # COMMAND ----------
 

@@ -12,4 +12,6 @@ top = spark.read.format("delta").load(tables["TopCustomers"].value)
 total = revenue.agg({"revenue": "sum"}).first()[0]
 best = top.orderBy("revenue", ascending=False).first()
 display(top)
-dbutils.notebook.exit(f"revenue {total:.2f} over {revenue.count()} months; best customer {best.customer_id} ({best.revenue:.2f})")
+dbutils.notebook.exit(
+    f"revenue {total:.2f} over {revenue.count()} months; best customer {best.customer_id} ({best.revenue:.2f})"
+)

@@ -16,14 +16,18 @@ flow = init_flow(init_storage(format="delta"))
 
 # COMMAND ----------
 
-(flow.notebook("revenue_by_month")
-     .args({"year": args["year"].value})
-     .input("Orders", file_path=silver)
-     .output("RevenueByMonth", file_path=outputs["RevenueByMonth"].value)
-     .run(is_lazy))
+(
+    flow.notebook("revenue_by_month")
+    .args({"year": args["year"].value})
+    .input("Orders", file_path=silver)
+    .output("RevenueByMonth", file_path=outputs["RevenueByMonth"].value)
+    .run(is_lazy)
+)
 
-(flow.notebook("top_customers")
-     .args({"year": args["year"].value, "top": "5"})
-     .input("Orders", file_path=silver)
-     .output("TopCustomers", file_path=outputs["TopCustomers"].value)
-     .run(is_lazy))
+(
+    flow.notebook("top_customers")
+    .args({"year": args["year"].value, "top": "5"})
+    .input("Orders", file_path=silver)
+    .output("TopCustomers", file_path=outputs["TopCustomers"].value)
+    .run(is_lazy)
+)

@@ -9,7 +9,11 @@ out = init_outputs("RevenueByMonth")["RevenueByMonth"].value
 
 # COMMAND ----------
 
-(orders.where(F.year("order_date") == year)
-       .groupBy(F.month("order_date").alias("month"))
-       .agg(F.round(F.sum("amount"), 2).alias("revenue"), F.count("*").alias("orders"))
-       .write.format("delta").mode("overwrite").save(out))
+(
+    orders.where(F.year("order_date") == year)
+    .groupBy(F.month("order_date").alias("month"))
+    .agg(F.round(F.sum("amount"), 2).alias("revenue"), F.count("*").alias("orders"))
+    .write.format("delta")
+    .mode("overwrite")
+    .save(out)
+)
