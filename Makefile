@@ -1,4 +1,5 @@
-# Two entry points: `make run` (example pipeline, locally) and `make test` (whole suite).
+# Two entry points: `make run` (example pipeline, locally) and `make test` (whole suite);
+# contributors also run `make lint` (ruff, ruff format --check, mypy, import-linter contracts).
 # Everything they need is installed here, into .venv (Python), ~/.m2 (Delta jars) and
 # node_modules/ (Azurite).
 
@@ -11,7 +12,7 @@ DELTA_ARTIFACT := io.delta:delta-spark_4.2_2.13:$(DELTA_VERSION)
 DELTA_STORAGE := io.delta:delta-storage:$(DELTA_VERSION)
 JARS_STAMP := $(VENV)/.dtflw-jars-$(DELTA_VERSION)
 
-.PHONY: setup test test-fast run bench bench-core bench-local bench-dag jars clean
+.PHONY: setup test test-fast lint format run bench bench-core bench-local bench-dag jars clean
 
 # Plug-in families add their own set-up steps (SETUP_DEPS) and benchmarks (BENCH_TARGETS).
 SETUP_DEPS :=
@@ -23,7 +24,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): setup.cfg pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[local,azure,test]"
+	$(PY) -m pip install --quiet -e ".[local,azure,test,lint]"
 	touch $@
 
 # Delta Lake's jars into the local Maven repository, where Spark's resolver finds them.
@@ -41,6 +42,17 @@ test: setup
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not spark and not azurite"
+
+# Static checks: lint, formatting, types and the one-way layers (see pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 run: setup
 	$(VENV)/bin/dtflw run examples/sales/main.py

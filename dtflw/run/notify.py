@@ -53,9 +53,9 @@ class WebhookNotifier:
     def attach(self, flow: HookTarget) -> WebhookNotifier:
         """Register on the events this notifier cares about."""
         if "start" in self.on:
-            flow.on("flow_start", self)
+            flow.on(FlowEventName.FLOW_START, self)
         if "success" in self.on or "failure" in self.on:
-            flow.on("flow_end", self)
+            flow.on(FlowEventName.FLOW_END, self)
         return self
 
     def __call__(self, event: FlowEvent) -> None:

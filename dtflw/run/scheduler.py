@@ -94,7 +94,7 @@ class DagRun:
     def decision(self, index: int, upstream_runs: bool = False) -> Decision:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         if index not in self.selected:
-            return Decision(index, key, spec.path, PlanAction.NOT_SELECTED, "not selected")
+            return Decision(index, key, spec.path, PlanAction.NOT_SELECTED, PlanAction.NOT_SELECTED.value)
         if index in self.done_before and outputs_exist(self.ctx, spec):
             return Decision(index, key, spec.path, PlanAction.SKIP, f"succeeded in run {self.done_before[index]}")
         if upstream_runs and self.options.lazy == "auto" and index not in self.forced:
