@@ -12,7 +12,7 @@ DELTA_ARTIFACT := io.delta:delta-spark_4.2_2.13:$(DELTA_VERSION)
 DELTA_STORAGE := io.delta:delta-storage:$(DELTA_VERSION)
 JARS_STAMP := $(VENV)/.dtflw-jars-$(DELTA_VERSION)
 
-.PHONY: setup test test-fast lint format run bench bench-core bench-local bench-dag jars clean
+.PHONY: setup test test-fast lint format run bench bench-compare bench-core bench-local bench-dag jars clean
 
 # Plug-in families add their own set-up steps (SETUP_DEPS) and benchmarks (BENCH_TARGETS).
 SETUP_DEPS :=
@@ -71,6 +71,11 @@ bench-local: setup $(BENCH_STAMP)
 
 bench-dag: setup
 	$(PY) bench/bench_dag.py
+
+# Benchmarks of this tree against another revision: make bench-compare BASE=<git ref>
+BASE ?= HEAD
+bench-compare: setup
+	$(PY) bench/compare.py $(BASE)
 
 bench: $(BENCH_TARGETS)
 

@@ -48,7 +48,10 @@ DELTA_STEPS = {
 LIGHT_STEPS = {
     "generate": """spark.range(1000).selectExpr("id", "id % 7 AS k").write.mode("overwrite").parquet(f"{root}/a")""",
     "filter": """spark.read.parquet(f"{root}/a").where("k > 2").write.mode("overwrite").parquet(f"{root}/b")""",
-    "aggregate": """spark.read.parquet(f"{root}/b").groupBy("k").count().write.mode("overwrite").parquet(f"{root}/c")""",
+    "aggregate": (
+        """spark.read.parquet(f"{root}/b").groupBy("k").count()"""
+        """.write.mode("overwrite").parquet(f"{root}/c")"""
+    ),
     "report": """print("groups", spark.read.parquet(f"{root}/c").count())""",
 }
 
@@ -161,7 +164,8 @@ def measure(steps: dict[str, str]) -> tuple[float, float, float, float, float]:
 def main() -> None:
     print(
         "| pipeline | dtflw run (s) | papermill, 1 kernel per notebook (s) | plain script (s) | "
-        "papermill / dtflw (target >= 4x) | dtflw / script (target <= 1.15x) | start to first cell (s) | bare SparkSession start (s) |"
+        "papermill / dtflw (target >= 4x) | dtflw / script (target <= 1.15x) | start to first cell (s) | "
+        "bare SparkSession start (s) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, steps in (("light (parquet)", LIGHT_STEPS), ("delta (bronze/silver/gold)", DELTA_STEPS)):

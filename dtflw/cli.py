@@ -2,7 +2,7 @@
 
     dtflw run NOTEBOOK [-p KEY=VALUE]... [--conf KEY=VALUE]... [--dbfs-root DIR] [--user NAME] [--report DIR]
     dtflw plan DRIVER [-p KEY=VALUE]... [--lazy auto|true|false] [--only NB]... [--tags T]...
-    dtflw graph DRIVER -o lineage.html            (.html, .svg, .mmd, .dot, .png with Graphviz)
+    dtflw graph DRIVER -o lineage.html [--direction LR|TB|auto]   (.html .svg .mmd .dot; .png with Graphviz)
     dtflw export DRIVER --job | --bundle [--name NAME] [--cluster JSON] [-o FILE]
     dtflw history [--storage URL] [--flow NAME] [--run RUN_ID]
 
@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("driver")
     _runtime_options(graph)
     graph.add_argument("-o", "--output", default="lineage.html", help="file to write (default: %(default)s)")
+    graph.add_argument(
+        "--direction",
+        choices=("LR", "TB", "auto"),
+        default="LR",
+        help="layers left to right, top to bottom, or auto: TB when LR would be much wider than tall "
+        "(default: %(default)s)",
+    )
 
     export = sub.add_parser("export", help="a Databricks Jobs / Asset Bundle definition of a driver's flow")
     export.add_argument("driver")
@@ -129,7 +136,7 @@ def graph_command(args: argparse.Namespace) -> int:
     out = Path(args.output)
     for number, flow in enumerate(_declared(args), start=1):
         target = out if number == 1 else out.with_name(f"{out.stem}-{number}{out.suffix}")
-        flow.graph().save(target)
+        flow.graph().save(target, direction=args.direction)
         print(f"lineage of {flow.name}: {target}")
     return 0
 

@@ -11,12 +11,35 @@ import contextlib
 import posixpath
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol, TypedDict
 
 from dtflw.errors import RuntimeNotAvailableError
 
+
+class _Runtime(TypedDict):
+    """The installed handles (None: discover from the environment)."""
+
+    spark: Any
+    dbutils: Any
+    spark_factory: Callable[[], Any] | None
+
+
+class _RuntimeConf(Protocol):
+    """What dtflw uses of `spark.conf` (pyspark's RuntimeConfig)."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+    def set(self, key: str, value: str, /) -> None: ...
+
+
+class _NotebookApi(Protocol):
+    """What dtflw uses of `dbutils.notebook` directly."""
+
+    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str], /) -> str: ...
+
+
 _lock = threading.Lock()
-_runtime: dict[str, Any] = {"spark": None, "dbutils": None, "spark_factory": None}
+_runtime: _Runtime = {"spark": None, "dbutils": None, "spark_factory": None}
 _shared_arguments: dict[str, str] = {}  # fallback store when no SparkSession is around
 
 
@@ -37,7 +60,7 @@ def use_runtime(
 ) -> Iterator[None]:
     """Install handles for the duration of a `with` block, then restore the previous ones."""
     with _lock:
-        previous = dict(_runtime)
+        previous = _Runtime(**_runtime)
     set_runtime(
         spark=spark if spark is not None else previous["spark"],
         dbutils=dbutils if dbutils is not None else previous["dbutils"],
@@ -80,7 +103,8 @@ def set_runtime_config_property(key: str, value: str) -> None:
     """Set a session-wide value: `spark.conf` when Spark runs, else this process's store."""
     spark = get_spark_session_if_running()
     if spark is not None:
-        spark.conf.set(key, value)
+        conf: _RuntimeConf = spark.conf
+        conf.set(key, value)
     else:
         with _lock:
             _shared_arguments[key] = value
@@ -90,8 +114,9 @@ def get_runtime_config_property(key: str, default: str | None = None) -> str | N
     """Read a value written by `set_runtime_config_property` (default when absent)."""
     spark = get_spark_session_if_running()
     if spark is not None:
+        conf: _RuntimeConf = spark.conf
         try:
-            return spark.conf.get(key)
+            return conf.get(key)
         except Exception:  # py4j NoSuchElementException or SparkNoSuchElementException
             return default
     with _lock:
@@ -111,7 +136,7 @@ def get_dbutils() -> Any:
     if found is not None:
         return found
     try:
-        from pyspark.dbutils import DBUtils  # type: ignore[import-not-found]
+        from pyspark.dbutils import DBUtils
     except ImportError:
         raise RuntimeNotAvailableError(
             "No dbutils found: not in a Databricks notebook and none installed. Pass dbutils= "
@@ -122,7 +147,7 @@ def get_dbutils() -> Any:
 
 def _dbutils_from_ipython() -> Any:
     try:
-        import IPython  # type: ignore[import-not-found]
+        import IPython
     except ImportError:
         return None
     shell = IPython.get_ipython()
@@ -136,7 +161,8 @@ def _context(dbutils: Any = None) -> Any:
 
 def run_notebook(path: str, timeout: int, arguments: dict[str, str]) -> str:
     """`dbutils.notebook.run(path, timeout, arguments)` on the current runtime."""
-    return get_dbutils().notebook.run(path, timeout, arguments)
+    notebook: _NotebookApi = get_dbutils().notebook
+    return notebook.run(path, timeout, arguments)
 
 
 def get_current_username(dbutils: Any = None) -> str:

@@ -15,20 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
 from dtflw.emulated.paths import PathMap
 
+if TYPE_CHECKING:  # dtflw.local.session is imported when the first Spark test runs, not at collection
+    from pyspark.sql import SparkSession
+
+    from dtflw.local.session import SessionConfig
+
 
 @attrs.frozen
 class SparkEnv:
-    config: Any  # dtflw.local.session.SessionConfig
+    config: SessionConfig
 
     @property
-    def spark(self) -> Any:
+    def spark(self) -> SparkSession:
         from dtflw.local.session import get_or_create_session
 
         return get_or_create_session(self.config)
@@ -43,14 +48,17 @@ class SparkEnv:
 
     @property
     def volumes_root(self) -> Path:
+        assert self.config.volumes_root is not None  # SessionConfig fills in every root
         return self.config.volumes_root
 
     @property
     def cloud_root(self) -> Path:
+        assert self.config.cloud_root is not None
         return self.config.cloud_root
 
     @property
     def run_dir(self) -> Path:
+        assert self.config.run_dir is not None
         return self.config.run_dir
 
 
@@ -61,7 +69,7 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkEnv
 
     base = tmp_path_factory.mktemp("spark")
     env = SparkEnv(SessionConfig(dbfs_root=base / "dbfs", run_dir=base / "run", app_name="dtflw-tests"))
-    env.spark  # start it now, so the start-up time is not charged to the first test
+    _ = env.spark  # start it now, so the start-up time is not charged to the first test
     try:
         yield env
     finally:

@@ -12,8 +12,7 @@ import pytest
 from dtflw import FlowDefinitionError, init_flow
 from dtflw.errors import FlowRunError
 from dtflw.storage.local import LocalStorage
-from dtflw.testing import FakeDbutils
-from tests.conftest import write_parquet_stub
+from dtflw.testing import FakeDbutils, write_parquet_stub
 
 
 class Recorder:

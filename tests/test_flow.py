@@ -16,8 +16,7 @@ from dtflw import (
 )
 from dtflw.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.storage.local import LocalStorage
-from dtflw.testing import FakeDbutils
-from tests.conftest import write_parquet_stub
+from dtflw.testing import FakeDbutils, write_parquet_stub
 
 
 def test_outputs_derive_from_notebook_path_and_inputs_resolve_to_latest_producer(

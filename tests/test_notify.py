@@ -13,8 +13,7 @@ from dtflw.errors import FlowRunError, InvalidArgumentError
 from dtflw.run.notify import WebhookNotifier
 from dtflw.run.progress import ProgressTable
 from dtflw.storage.local import LocalStorage
-from dtflw.testing import FakeDbutils
-from tests.conftest import write_parquet_stub
+from dtflw.testing import FakeDbutils, write_parquet_stub
 
 
 @pytest.fixture

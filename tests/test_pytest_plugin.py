@@ -32,3 +32,21 @@ def test_plugin_fixtures_in_a_user_test_file(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_writes_outputs_fixture_in_a_user_test_file(pytester):
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+
+        def test_outputs(local_flow, local_storage, fake_dbutils, writes_outputs):
+            fake_dbutils.notebook.register("ingest", writes_outputs())
+            fake_dbutils.notebook.register("clean", writes_outputs("done"))
+            local_flow.notebook("ingest").output("Raw").run()
+            assert local_flow.notebook("clean").input("Raw").output("Clean").run() == "done"
+            assert local_storage.exists(local_flow["Clean"])
+            assert (Path(local_flow["Raw"]) / "_SUCCESS").is_file()
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

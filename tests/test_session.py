@@ -7,14 +7,41 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 from dtflw.errors import InvalidArgumentError, RuntimeNotAvailableError
 from dtflw.local import session as sess
-from tests.spark_fixtures import SparkEnv
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from dtflw.emulated.paths import PathMap
 
 pytestmark = pytest.mark.spark
+
+
+class SparkEnv(Protocol):
+    """What the `spark_session` fixture (tests/spark_fixtures.py, a conftest plugin) yields."""
+
+    @property
+    def spark(self) -> SparkSession: ...
+
+    @property
+    def path_map(self) -> PathMap: ...
+
+    @property
+    def dbfs_root(self) -> Path: ...
+
+    @property
+    def volumes_root(self) -> Path: ...
+
+    @property
+    def cloud_root(self) -> Path: ...
+
+    @property
+    def run_dir(self) -> Path: ...
 
 
 def _unique(prefix: str) -> str:

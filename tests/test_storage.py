@@ -17,8 +17,7 @@ from dtflw.storage.dbfs import DbfsStorage
 from dtflw.storage.dbfs import init_storage as dbfs_init
 from dtflw.storage.local import LocalStorage
 from dtflw.storage.volumes import VolumeStorage
-from dtflw.testing import FakeDbutils
-from tests.conftest import write_parquet_stub
+from dtflw.testing import FakeDbutils, write_parquet_stub
 
 
 def test_dbfs_default_root_and_derived_path_match_the_0_6_layout():

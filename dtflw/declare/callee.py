@@ -43,7 +43,7 @@ class Arg:
         return f"{type(self).__name__}(name={self.name!r}, value={self.value!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and (other.name, other.value) == (self.name, self.value)  # type: ignore[attr-defined]
+        return type(other) is type(self) and (other.name, other.value) == (self.name, self.value)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.name, self.value))

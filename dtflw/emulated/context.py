@@ -119,7 +119,7 @@ def _str_map(value: Mapping[str, str]) -> dict[str, str]:
     return result
 
 
-def _absolute_path(instance: object, attribute: attrs.Attribute, value: str) -> None:
+def _absolute_path(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     """Validator: notebook paths are absolute workspace paths."""
     if not isinstance(value, str) or not value.startswith("/"):
         raise ValueError(f"notebook_path must be an absolute workspace path, got {value!r}")

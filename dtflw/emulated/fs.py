@@ -59,9 +59,9 @@ def _pick(first_name: str, first: _T | _Unset, second_name: str, second: _T | _U
     if first is not _UNSET and second is not _UNSET:
         raise TypeError(f"Pass either {first_name} or {second_name}, not both")
     if first is not _UNSET:
-        return first  # type: ignore[return-value]
+        return first
     if second is not _UNSET:
-        return second  # type: ignore[return-value]
+        return second
     raise TypeError(f"Missing required argument: {first_name}")
 
 
@@ -96,7 +96,8 @@ class EmulatedFs:
     def _roots(self) -> set[Path]:
         """Local roots that must never be deleted or moved as a whole."""
         pm = self.path_map
-        return {pm.dbfs_root, pm.volumes_root, pm.cloud_root, Path("/")}  # type: ignore[arg-type]
+        roots = (pm.dbfs_root, pm.volumes_root, pm.cloud_root, Path("/"))
+        return {root for root in roots if root is not None}
 
     # -- listing and reading -----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ Layout (all roots configurable):
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,7 +64,7 @@ def join_uri(uri: str, name: str) -> str:
     return (uri if uri.endswith("/") else uri + "/") + stripped
 
 
-def _as_path(value: str | Path | None) -> Path | None:
+def _as_path(value: str | os.PathLike[str] | None) -> Path | None:
     """Converter for the roots: keep ``None``, make everything else an absolute ``Path``."""
     return None if value is None else Path(value).absolute()
 

@@ -6,6 +6,7 @@ logs, errors and run history. Secret values never appear in any ``repr``.
 
 from __future__ import annotations
 
+import builtins
 import re
 import threading
 from collections.abc import Mapping
@@ -131,6 +132,6 @@ class Secrets:
             raise SecretNotFoundError(scope) from None
         return [SecretMetadata(key) for key in sorted(keys)]
 
-    def listScopes(self) -> list[SecretScope]:
+    def listScopes(self) -> builtins.list[SecretScope]:
         """All scopes, sorted by name."""
         return [SecretScope(name) for name in sorted(self._values)]

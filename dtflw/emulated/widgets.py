@@ -33,10 +33,10 @@ def _require_str(what: str, value: object) -> str:
 
 def _require_name(name: object) -> str:
     """Validate a widget name: a non-empty string."""
-    _require_str("Widget name", name)
-    if not name:
+    checked = _require_str("Widget name", name)
+    if not checked:
         raise ValueError("Widget name must not be empty")
-    return name  # type: ignore[return-value]
+    return checked
 
 
 def _require_choices(name: str, choices: Iterable[str]) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ class RoutingStream(io.TextIOBase):
         return False
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # typeshed: a writable attribute; io's own is read-only
         return getattr(self._fallback, "encoding", "utf-8")
 
 
@@ -61,8 +61,8 @@ def routing_installed(redact: Callable[[str], str]) -> Iterator[None]:
     with _lock:
         if _installed == 0:
             _originals = (sys.stdout, sys.stderr)
-            sys.stdout = RoutingStream(_originals[0], redact)  # type: ignore[assignment]
-            sys.stderr = RoutingStream(_originals[1], redact)  # type: ignore[assignment]
+            sys.stdout = RoutingStream(_originals[0], redact)
+            sys.stderr = RoutingStream(_originals[1], redact)
         _installed += 1
     try:
         yield
@@ -74,9 +74,12 @@ def routing_installed(redact: Callable[[str], str]) -> Iterator[None]:
                 _originals = None
 
 
-def captured() -> contextlib.AbstractContextManager[io.StringIO]:
+@contextlib.contextmanager
+def captured() -> Iterator[io.StringIO]:
     """Collect everything printed in this context (this thread and contexts copied from it)."""
-    return scoped(_sink, io.StringIO())  # type: ignore[arg-type]
+    buffer = io.StringIO()
+    with scoped(_sink, buffer):
+        yield buffer
 
 
 def echoing(echo: bool) -> contextlib.AbstractContextManager[bool]:

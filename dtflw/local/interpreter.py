@@ -42,7 +42,7 @@ class ExecEnv:
     display_rows: int = 100
 
 
-class NotebookNamespace(dict):  # type: ignore[type-arg]
+class NotebookNamespace(dict[str, Any]):
     """A notebook's globals; `spark` and friends are created on first use, so notebooks that
     never touch Spark never pay for starting it."""
 
@@ -140,7 +140,10 @@ def _cell_text(value: Any) -> str:
 def _text_table(names: list[str], rows: list[list[str]]) -> str:
     widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+
+    def fmt(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
     return "\n".join([line, fmt(names), line, *[fmt(r) for r in rows], line])
 
 

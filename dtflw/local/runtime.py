@@ -80,7 +80,9 @@ class LocalNotebook(EmulatedNotebook):
     """`dbutils.notebook` of the local runtime: unregistered paths are notebook files on disk."""
 
     def _find(self, resolved: str) -> Handler | None:
-        runtime: LocalRuntime = self._owner.runtime  # type: ignore[attr-defined]
+        owner = self._owner
+        assert isinstance(owner, LocalDbutils)  # LocalDbutils.notebook_class is this class
+        runtime = owner.runtime
         file = runtime.notebook_file(resolved)
         if file is None:
             return None
@@ -133,8 +135,8 @@ class LocalRuntime:
         if secrets_file is not None:
             for scope, keys in load_secrets_file(secrets_file).items():
                 merged.setdefault(scope, {}).update(keys)
-        for scope, keys in (secrets or {}).items():
-            merged.setdefault(scope, {}).update(keys)
+        for scope, given in (secrets or {}).items():
+            merged.setdefault(scope, {}).update(given)
         self._secrets = merged
         self.records: list[NotebookRecord] = []
         self._records_lock = threading.Lock()

@@ -192,6 +192,10 @@ def _conf_dict(value: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
+def _authority_set(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
 def _warehouse_uri(value: str | os.PathLike[str]) -> str:
     """A URI as given; a ``Path`` becomes ``file:<abs>``; a scheme-less str means DBFS (as in Spark)."""
     if isinstance(value, os.PathLike):
@@ -218,7 +222,7 @@ class SessionConfig:
     app_name: str = "dtflw-local"
     master: str = "local[*]"
     shuffle_partitions: int = 2
-    cloud_authorities: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    cloud_authorities: frozenset[str] = attrs.field(factory=frozenset, converter=_authority_set)
     persistent_catalog: bool = True
     log_level: str = "ERROR"
     warehouse: str = attrs.field(default=DEFAULT_WAREHOUSE, converter=_warehouse_uri)
@@ -325,7 +329,7 @@ def _install_display() -> None:
     from pyspark.sql import DataFrame
 
     if getattr(DataFrame, "display", None) is not _dataframe_display:
-        DataFrame.display = _dataframe_display  # type: ignore[attr-defined]
+        setattr(DataFrame, "display", _dataframe_display)  # Databricks' extra DataFrame method
 
 
 def _is_alive(spark: SparkSession | None) -> bool:
@@ -352,7 +356,9 @@ def spark_conf(config: SessionConfig, jars: Iterable[Path]) -> dict[str, str]:
         "spark.sql.warehouse.dir": config.warehouse,
         "spark.sql.catalogImplementation": "hive" if config.persistent_catalog else "in-memory",
         "spark.sql.streaming.checkpointFileManagerClass": _FS_CHECKPOINT_MANAGER,
-        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={config.run_dir / 'metastore_db'};create=true",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={config.run_dir / 'metastore_db'};create=true"
+        ),
         "spark.hadoop.hive.exec.scratchdir": "file:" + str(tmp / "hive"),
         "spark.hadoop.hive.exec.local.scratchdir": str(tmp / "hive-local"),
         "spark.hadoop.hive.downloaded.resources.dir": str(tmp / "hive-resources"),
@@ -454,7 +460,7 @@ def _adopt(spark: SparkSession, config: SessionConfig) -> None:
     global _session, _config, _path_map
     sc = spark.sparkContext
     if "PYSPARK_PYTHON" not in os.environ:
-        sc.pythonExec = sys.executable  # type: ignore[attr-defined]
+        sc.pythonExec = sys.executable
     sc.setLogLevel(config.log_level.upper())
     extensions = sc.getConf().get("spark.sql.extensions", "") or ""
     if "DeltaSparkSessionExtension" not in extensions:
@@ -468,12 +474,20 @@ def _adopt(spark: SparkSession, config: SessionConfig) -> None:
 def _hadoop_confs(spark: SparkSession) -> list[Any]:
     """Where the mapping must live: the context's Hadoop configuration (Spark SQL copies it for every
     query) and the shared state's copy, from which the Hive metastore client builds its own."""
-    confs = [spark.sparkContext._jsc.hadoopConfiguration()]  # type: ignore[union-attr]
+    confs = [spark.sparkContext._jsc.hadoopConfiguration()]
     try:
-        confs.append(spark._jsparkSession.sharedState().hadoopConf())  # type: ignore[attr-defined]
+        confs.append(spark._jsparkSession.sharedState().hadoopConf())
     except Exception as error:  # pragma: no cover - a Spark without this accessor
         _log.debug("No shared-state Hadoop configuration: %s", error)
     return confs
+
+
+def _jvm(spark: SparkSession) -> Any:
+    """The py4j view of the session's JVM (py4j objects are untyped; pyspark types this one Optional)."""
+    jvm = spark.sparkContext._jvm
+    if jvm is None:  # only once the SparkContext was stopped
+        raise RuntimeNotAvailableError("The SparkSession was stopped: its JVM is gone.")
+    return jvm
 
 
 def _set_hadoop(spark: SparkSession, settings: Mapping[str, str]) -> None:
@@ -489,7 +503,7 @@ def _refresh(spark: SparkSession, uris: Iterable[str]) -> None:
     mount table; re-creating it right away (rather than on next use) also means no other component
     with an older configuration copy (the Hive client) can be the one to re-create it.
     """
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    jvm = _jvm(spark)
     hadoop_conf = _hadoop_confs(spark)[0]
     file_system = jvm.org.apache.hadoop.fs.FileSystem
     for uri in uris:
@@ -516,7 +530,7 @@ def _reconfigure(spark: SparkSession, config: SessionConfig) -> None:
         if _path_map is not None:  # roots changed on a live session: forget cached state
             _refresh(spark, ["dbfs:///"])
             try:
-                spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # type: ignore[attr-defined]
+                _jvm(spark).org.apache.spark.sql.delta.DeltaLog.clearCache()
             except Exception as error:  # pragma: no cover - Delta not on this session
                 _log.debug("Could not clear Delta's log cache: %s", error)
             stale = list(_registered)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,16 @@ class Cell:
     first_line: int = 1
 
 
+def _params_dict(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Converter for ``RunDirective.params``: a fresh plain dict."""
+    return dict(params)
+
+
+def _cell_tuple(cells: Iterable[Cell]) -> tuple[Cell, ...]:
+    """Converter for ``Notebook.cells``: an immutable tuple."""
+    return tuple(cells)
+
+
 @attrs.frozen
 class RunDirective:
     """A parsed ``%run <path> [$name=value ...]`` line.
@@ -94,7 +104,7 @@ class RunDirective:
     """
 
     path: str
-    params: dict[str, str] = attrs.field(factory=dict, converter=dict, hash=False)
+    params: dict[str, str] = attrs.field(factory=dict, converter=_params_dict, hash=False)
 
 
 @attrs.frozen
@@ -104,7 +114,7 @@ class Notebook:
     path: str
     format: str = attrs.field(validator=attrs.validators.in_(NOTEBOOK_FORMATS))
     language: str
-    cells: tuple[Cell, ...] = attrs.field(converter=tuple)
+    cells: tuple[Cell, ...] = attrs.field(converter=_cell_tuple)
 
 
 # --------------------------------------------------------------------------- file dispatch

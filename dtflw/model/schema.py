@@ -116,7 +116,9 @@ def parse_ddl(ddl: str) -> list[tuple[str, str]]:
 
 
 def _split_top_level(text: str) -> Sequence[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "(<":
             depth += 1

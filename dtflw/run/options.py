@@ -34,7 +34,7 @@ def _check_force(_instance: object, attribute: attrs.Attribute[Force], value: ob
     _check_patterns(_instance, attribute, value)  # type: ignore[arg-type]
 
 
-def _check_resume(_instance: object, _attribute: object, value: object) -> None:
+def _check_resume(_instance: object, _attribute: attrs.Attribute[str | None], value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise InvalidArgumentError(f"resume must be a run id or 'last', got {value!r}.")
 

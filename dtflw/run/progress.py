@@ -23,8 +23,8 @@ _COLOURS = {
 def _display_handle() -> Any:
     """An updatable IPython display when running inside a notebook kernel, else None."""
     try:
-        from IPython import get_ipython  # type: ignore[import-not-found]
-        from IPython.display import HTML, display  # type: ignore[import-not-found]
+        from IPython import get_ipython
+        from IPython.display import HTML, display
     except ImportError:
         return None
     shell = get_ipython()
@@ -49,7 +49,7 @@ class ProgressTable:
             result = event.result
             self.states[event.notebook] = (result.status.value, result.error or result.reason)
         if self._handle is not None:
-            from IPython.display import HTML  # type: ignore[import-not-found]
+            from IPython.display import HTML
 
             self._handle.update(HTML(self.to_html()))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, cast
 
 from dtflw.errors import InvalidArgumentError
 from dtflw.storage.base import PathInfo, Storage
@@ -36,7 +36,7 @@ def register_storage(scheme: str, cls: type[Storage] | str) -> None:
 def _load(ref: type[Storage] | str) -> type[Storage]:
     if isinstance(ref, str):
         module, _, name = ref.partition(":")
-        return getattr(import_module(module), name)
+        return cast("type[Storage]", getattr(import_module(module), name))  # named by a registration
     return ref
 
 
@@ -52,7 +52,7 @@ def get_storage_class(scheme: str) -> type[Storage]:
         return _load(_registered[scheme])
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == scheme:
-            return ep.load()
+            return cast("type[Storage]", ep.load())  # named by a third party's entry point
     if scheme in _BUILTIN:
         return _load(_BUILTIN[scheme])
     raise InvalidArgumentError(
@@ -75,7 +75,7 @@ def storage_from_url(url: str, **kwargs: Any) -> Storage:
     """Build the storage for `url` with the backend registered for its scheme."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidArgumentError(f"Storage URL must be a non-empty string, got {url!r}.")
-    return get_storage_class(scheme_of(url)).from_url(url, **kwargs)  # type: ignore[attr-defined]
+    return get_storage_class(scheme_of(url)).from_url(url, **kwargs)
 
 
 __all__ = [

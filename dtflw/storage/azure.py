@@ -94,7 +94,7 @@ class AzureStorage(DbutilsFsStorage):
             register(self.base_path.split("://", 1)[1].split("/", 1)[0])
 
     @property
-    def scheme(self) -> str:  # type: ignore[override]
+    def scheme(self) -> str:  # type: ignore[override]  # per instance (abfss or wasbs), a ClassVar elsewhere
         return self.protocol
 
     @classmethod
@@ -215,10 +215,11 @@ class AzureStorage(DbutilsFsStorage):
         page cannot settle fall back to further requests.
         """
         abs_path = self._checked_abs(path)
-        name = "" if self._blobs is None or has_glob(abs_path) else self._blob_name(abs_path)
-        if not name:  # dbutils.fs, a pattern (rejected there) or the container root
+        blobs = self._blobs
+        name = "" if blobs is None or has_glob(abs_path) else self._blob_name(abs_path)
+        if blobs is None or not name:  # dbutils.fs, a pattern (rejected there) or the container root
             return super().exists(path, ignore_pending)
-        page, complete = self._blobs.first(name, PROBE_PAGE)  # type: ignore[union-attr]
+        page, complete = blobs.first(name, PROBE_PAGE)
         if not ignore_pending and self._pending_in(abs_path, name, page, complete):
             return False
         return self._complete_from(abs_path, name, page, complete)
@@ -233,10 +234,11 @@ class AzureStorage(DbutilsFsStorage):
 
     def _table_is_complete(self, abs_path: str) -> bool:
         """The base rules, decided from one small listing when it is conclusive."""
-        name = "" if self._blobs is None else self._blob_name(abs_path)
-        if not name:
+        blobs = self._blobs
+        name = "" if blobs is None else self._blob_name(abs_path)
+        if blobs is None or not name:
             return super()._table_is_complete(abs_path)
-        page, complete = self._blobs.first(name, PROBE_PAGE)  # type: ignore[union-attr]
+        page, complete = blobs.first(name, PROBE_PAGE)
         return self._complete_from(abs_path, name, page, complete)
 
     def _complete_from(self, abs_path: str, name: str, page: list[BlobEntry], complete: bool) -> bool:

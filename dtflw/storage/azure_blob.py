@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -270,7 +271,7 @@ class BlobContainer:
             page = self._call(lambda: next(pages, None), "listing", prefix)
             if page is None:
                 return
-            yield from self._call(lambda: [_entry(item) for item in page], "listing", prefix)
+            yield from self._call(functools.partial(_entries, page), "listing", prefix)
 
     def level(self, prefix: str) -> list[BlobEntry]:
         """One folder level: blobs and sub-folders whose names start with `prefix` (`delimiter="/"`).
@@ -316,7 +317,8 @@ class BlobContainer:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            return self._client.download_blob(name).readall().decode("utf-8")
+            data: bytes = self._client.download_blob(name).readall()
+            return data.decode("utf-8")
         except ResourceNotFoundError as error:
             if _error_code(error) == "ContainerNotFound":
                 self._raise(error, "reading", name)
@@ -406,6 +408,11 @@ class BlobContainer:
                 f"while {what}. Retry later or reduce the request rate."
             )
         return StorageError(f"{where}: {what} failed with HTTP {status} {code}.")
+
+
+def _entries(items: Iterable[Any]) -> list[BlobEntry]:
+    """Entries for one page of the SDK's listing (reading the page may send the request)."""
+    return [_entry(item) for item in items]
 
 
 def _entry(item: Any) -> BlobEntry:

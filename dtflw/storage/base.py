@@ -7,6 +7,7 @@ them here, so every backend answers the same questions the same way.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import hashlib
 import re
@@ -76,6 +77,11 @@ class Storage(ABC):
         self._spark = spark
         self._dbutils = dbutils
         self._format = format
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Storage:
+        """Build the storage a URL names (`storage_from_url` calls this on the scheme's backend)."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from a URL: it defines no from_url().")
 
     # ---- identity -------------------------------------------------------------------------
     @property
@@ -217,12 +223,12 @@ class Storage(ABC):
             return [self.base_path] if self._path_exists(self.base_path) else []
         return sorted(info.path for info in self._glob(segments))
 
-    def _glob(self, segments: Sequence[str]) -> list[PathInfo]:
+    def _glob(self, segments: Sequence[str]) -> builtins.list[PathInfo]:
         found: list[PathInfo] = []
         self._walk(self.base_path.rstrip("/"), segments, found)
         return found
 
-    def _walk(self, current: str, segments: Sequence[str], out: list[PathInfo]) -> None:
+    def _walk(self, current: str, segments: Sequence[str], out: builtins.list[PathInfo]) -> None:
         head, rest = segments[0], segments[1:]
         if not has_glob(head):
             candidate = join_path(current, head)
@@ -265,7 +271,7 @@ class Storage(ABC):
         files = self._files_below(abs_path)
         return None if files is None else _digest(files)
 
-    def _files_below(self, abs_path: str) -> list[tuple[str, int, int]] | None:
+    def _files_below(self, abs_path: str) -> builtins.list[tuple[str, int, int]] | None:
         """(relative name, size, mtime) of every file under `abs_path`; None when it is missing."""
         entries = self._list_dir(abs_path)
         if entries is None:

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from dtflw.testing.fake_dbutils import FakeDbutils, NotebookCall
+from dtflw.testing.outputs import write_outputs, write_parquet_stub
 
-__all__ = ["FakeDbutils", "NotebookCall"]
+__all__ = ["FakeDbutils", "NotebookCall", "write_outputs", "write_parquet_stub"]

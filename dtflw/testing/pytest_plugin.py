@@ -3,13 +3,14 @@
 - `fake_dbutils`: a FakeDbutils installed as the runtime's dbutils for the test.
 - `local_storage`: a LocalStorage in a temporary directory.
 - `local_flow`: a Flow on both, ready for `flow.notebook(...)`.
+- `writes_outputs`: `dtflw.testing.write_outputs`, a factory of notebook handlers that stub the
+  callee's declared output tables (`fake_dbutils.notebook.register("nb", writes_outputs())`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ import dtflw.databricks as db
 from dtflw.declare.flow import Flow, init_flow
 from dtflw.storage.local import LocalStorage
 from dtflw.testing.fake_dbutils import FakeDbutils
+from dtflw.testing.outputs import OutputsWriter, write_outputs
 
 
 @pytest.fixture
@@ -39,5 +41,7 @@ def local_flow(local_storage: LocalStorage, fake_dbutils: FakeDbutils) -> Flow:
     return init_flow(local_storage, dbutils=fake_dbutils)
 
 
-def pytest_configure(config: Any) -> None:
-    config.addinivalue_line("markers", "spark: needs a local SparkSession with Delta")
+@pytest.fixture
+def writes_outputs() -> OutputsWriter:
+    """`write_outputs`: `writes_outputs(exit_value=None)` is a handler writing every `<name>_out` it gets."""
+    return write_outputs
