@@ -12,6 +12,10 @@ from typing import Any
 
 import pytest
 
+from dtflw import init_flow
+from dtflw.storage.local import LocalStorage
+from dtflw.testing import FakeDbutils
+
 SVG = "{http://www.w3.org/2000/svg}"
 ALL_STATUSES = {0: "succeeded", 1: "failed", 2: "upstream_failed", 3: "skipped"}
 Rect = tuple[float, float, float, float]  # left, top, right, bottom
@@ -88,6 +92,18 @@ def path_points(d: str) -> list[tuple[float, float]]:
 
 def canvas(root: ET.Element) -> tuple[float, float]:
     return float(root.get("width", "")), float(root.get("height", ""))
+
+
+@pytest.fixture
+def flow(tmp_path: Any) -> Any:
+    """A flow on a LocalStorage in `tmp_path`, with a FakeDbutils (nothing is run)."""
+    return init_flow(LocalStorage(tmp_path), dbutils=FakeDbutils())
+
+
+@pytest.fixture
+def base(flow: Any) -> str:
+    """The flow's storage base path (table paths in the graph start with it)."""
+    return str(flow.ctx.storage.base_path)
 
 
 @pytest.fixture

@@ -18,16 +18,6 @@ from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
 
 
-@pytest.fixture
-def flow(tmp_path):
-    return init_flow(LocalStorage(tmp_path), dbutils=FakeDbutils())
-
-
-@pytest.fixture
-def base(flow) -> str:
-    return flow.ctx.storage.base_path
-
-
 # ---- building ---------------------------------------------------------------------------------
 def test_nodes_and_edges_one_node_per_table_path(flow, base, lineage):
     graph = build_lineage(lineage.declare_shop(flow))

@@ -10,24 +10,12 @@ from typing import Any
 
 import pytest
 
-from dtflw import InvalidArgumentError, init_flow
+from dtflw import InvalidArgumentError
 from dtflw.lineage import layout, svg
 from dtflw.lineage.graph import Edge, LineageGraph, Node, build_lineage
-from dtflw.storage.local import LocalStorage
-from dtflw.testing import FakeDbutils
 
 DIRECTIONS = ["LR", "TB"]
 NEAR = 0.15  # coordinates are written with one decimal
-
-
-@pytest.fixture
-def flow(tmp_path):
-    return init_flow(LocalStorage(tmp_path), dbutils=FakeDbutils())
-
-
-@pytest.fixture
-def base(flow) -> str:
-    return flow.ctx.storage.base_path
 
 
 def boxes_of(root: ET.Element, lineage: Any) -> dict[str, tuple[float, float, float, float]]:

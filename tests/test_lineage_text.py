@@ -9,23 +9,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dtflw import InvalidArgumentError, init_flow
+from dtflw import InvalidArgumentError
 from dtflw.lineage import text
 from dtflw.lineage.graph import build_lineage
-from dtflw.storage.local import LocalStorage
-from dtflw.testing import FakeDbutils
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
-
-
-@pytest.fixture
-def flow(tmp_path):
-    return init_flow(LocalStorage(tmp_path), dbutils=FakeDbutils())
-
-
-@pytest.fixture
-def base(flow) -> str:
-    return flow.ctx.storage.base_path
 
 
 # ---- Mermaid ----------------------------------------------------------------------------------

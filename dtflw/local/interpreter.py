@@ -22,7 +22,7 @@ import attrs
 
 from dtflw.emulated.errors import NotebookExit
 from dtflw.local.capture import captured, is_echoing, real_stdout
-from dtflw.local.records import CellRecord, NotebookRecord, Output
+from dtflw.local.records import CellRecord, CellStatus, NotebookRecord, Output
 from dtflw.local.source import Cell, Notebook, parse_notebook_file, parse_run_directive
 from dtflw.scoped import scoped
 
@@ -163,12 +163,12 @@ def _run_recorded(
     with scoped(_current_cell, cell_record), captured() as buffer, scoped(_current_buffer, buffer):
         try:
             run_cell(cell, file, ns, env, record)
-            cell_record.status = "ok"
+            cell_record.status = CellStatus.OK
         except NotebookExit:
-            cell_record.status = "exited"
+            cell_record.status = CellStatus.EXITED
             raise
         except BaseException as error:
-            cell_record.status = "error"
+            cell_record.status = CellStatus.ERROR
             _record_error(error, cell, cell_record, file, record)
             raise
         finally:

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from dtflw.local.source import Cell
+from dtflw.model.status import RunStatus, TextEnum
 
 _ids = itertools.count(1)
 _ids_lock = threading.Lock()
@@ -32,12 +33,29 @@ class Output:
     data: dict[str, Any] = attrs.field(factory=dict)
 
 
+class CellStatus(TextEnum):
+    """How a cell of a locally executed notebook ended."""
+
+    PENDING = "pending"
+    OK = "ok"
+    ERROR = "error"
+    EXITED = "exited"  # dbutils.notebook.exit() ended the notebook here
+
+
+class NotebookStatus(TextEnum):
+    """Where a locally executed notebook is: running, then succeeded or failed (as `RunStatus`)."""
+
+    RUNNING = "running"
+    SUCCEEDED = RunStatus.SUCCEEDED.value
+    FAILED = RunStatus.FAILED.value
+
+
 @attrs.define
 class CellRecord:
     """A cell as executed: its kind and source, outputs, status and seconds taken."""
 
     cell: Cell
-    status: str = "pending"  # pending | ok | error | exited
+    status: CellStatus = CellStatus.PENDING
     seconds: float = 0.0
     outputs: list[Output] = attrs.field(factory=list)
 
@@ -51,7 +69,7 @@ class NotebookRecord:
     arguments: dict[str, str]
     parent: int | None = None
     id: int = attrs.field(factory=_next_id)
-    status: str = "running"  # running | succeeded | failed
+    status: NotebookStatus = NotebookStatus.RUNNING
     started: float = attrs.field(factory=time.time)
     ended: float | None = None
     exit_value: str | None = None
@@ -64,7 +82,7 @@ class NotebookRecord:
     def seconds(self) -> float:
         return (self.ended or time.time()) - self.started
 
-    def finish(self, status: str, error: str | None = None) -> None:
+    def finish(self, status: NotebookStatus, error: str | None = None) -> None:
         self.status = status
         self.error = error
         self.ended = time.time()

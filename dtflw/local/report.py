@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dtflw.local.records import CellRecord, NotebookRecord, Output
+from dtflw.local.records import CellRecord, NotebookRecord, NotebookStatus, Output
 from dtflw.local.source import cell_to_ipynb
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -116,7 +116,7 @@ def _rows(tree: dict[int | None, list[NotebookRecord]], parent: int | None, dept
 def index_html(records: list[NotebookRecord], title: str) -> str:
     """A self-contained HTML page listing the run's notebooks as a tree."""
     rows = "\n".join(_rows(_children(records), None, 0))
-    failed = sum(r.status == "failed" for r in records)
+    failed = sum(r.status is NotebookStatus.FAILED for r in records)
     summary = f"{len(records)} notebooks, {failed} failed" if failed else f"{len(records)} notebooks, all succeeded"
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>

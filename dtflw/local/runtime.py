@@ -26,7 +26,7 @@ from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.errors import InvalidArgumentError, NotebookRunError
 from dtflw.local.capture import echoing, real_stderr, routing_installed
 from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace
-from dtflw.local.records import NotebookRecord
+from dtflw.local.records import NotebookRecord, NotebookStatus
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
 from dtflw.scoped import scoped
 
@@ -234,14 +234,16 @@ class LocalRuntime:
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
             record.exit_value = exit_.value
-            record.finish("succeeded")
+            record.finish(NotebookStatus.SUCCEEDED)
             self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
             raise
         except BaseException as error:
-            record.finish("failed", self.dbutils.redactor.redact(f"{type(error).__name__}: {_reason(error)}"))
+            record.finish(
+                NotebookStatus.FAILED, self.dbutils.redactor.redact(f"{type(error).__name__}: {_reason(error)}")
+            )
             self._progress(f"FAILED   {workspace_path} ({record.seconds:.1f} s): {record.error}")
             raise
-        record.finish("succeeded")
+        record.finish(NotebookStatus.SUCCEEDED)
         self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
         return None
 

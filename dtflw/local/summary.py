@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dtflw.local.records import NotebookRecord
+from dtflw.local.records import NotebookRecord, NotebookStatus
 
 
 def deepest_failure(records: Sequence[NotebookRecord]) -> NotebookRecord | None:
     """The failed notebook none of whose children failed: where the error started."""
-    failed = [r for r in records if r.status == "failed"]
+    failed = [r for r in records if r.status is NotebookStatus.FAILED]
     parents_of_failures = {r.parent for r in failed}
     origins = [r for r in failed if r.id not in parents_of_failures]
     return origins[0] if origins else (failed[0] if failed else None)

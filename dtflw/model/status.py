@@ -10,7 +10,7 @@ import enum
 from typing import Literal, Union
 
 
-class _TextEnum(str, enum.Enum):
+class TextEnum(str, enum.Enum):
     """A str-valued enum that prints and formats as its value on every Python version."""
 
     def __str__(self) -> str:
@@ -20,7 +20,7 @@ class _TextEnum(str, enum.Enum):
         return format(str(self.value), spec)
 
 
-class RunStatus(_TextEnum):
+class RunStatus(TextEnum):
     """How one notebook of a run ended."""
 
     SUCCEEDED = "succeeded"
@@ -39,7 +39,7 @@ class RunStatus(_TextEnum):
         return self in (RunStatus.FAILED, RunStatus.UPSTREAM_FAILED)
 
 
-class PlanAction(_TextEnum):
+class PlanAction(TextEnum):
     """What a plan decided for one notebook."""
 
     RUN = "run"
@@ -47,7 +47,7 @@ class PlanAction(_TextEnum):
     NOT_SELECTED = "not selected"
 
 
-class FlowEventName(_TextEnum):
+class FlowEventName(TextEnum):
     """The events a flow run delivers to hooks, in the order they happen."""
 
     FLOW_START = "flow_start"
@@ -60,4 +60,4 @@ class FlowEventName(_TextEnum):
 # fingerprints with the last successful run.
 LazyMode = Union[bool, Literal["auto"]]
 
-__all__ = ["RunStatus", "PlanAction", "FlowEventName", "LazyMode"]
+__all__ = ["TextEnum", "RunStatus", "PlanAction", "FlowEventName", "LazyMode"]
