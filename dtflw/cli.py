@@ -19,10 +19,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import DtflwError
 from dtflw.render import text_table
+
+if TYPE_CHECKING:  # the CLI imports the local runtime only when a command needs it
+    from dtflw.declare.flow import Flow
+    from dtflw.local.runtime import LocalRuntime
+    from dtflw.model.status import LazyMode
 
 
 def _pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
@@ -102,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _runtime(args: argparse.Namespace, progress: bool = True) -> Any:
+def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
     from dtflw.local.runtime import LocalRuntime
 
     return LocalRuntime(
@@ -117,7 +122,7 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> Any:
     )
 
 
-def _declared(args: argparse.Namespace) -> list[Any]:
+def _declared(args: argparse.Namespace) -> list[Flow]:
     flows = _runtime(args, progress=False).declare_flows(args.driver, _pairs(args.param, "-p"))
     if not flows:
         raise SystemExit(f"dtflw: {args.driver} declared no notebooks (is it a driver using init_flow?)")
@@ -125,7 +130,7 @@ def _declared(args: argparse.Namespace) -> list[Any]:
 
 
 def plan_command(args: argparse.Namespace) -> int:
-    lazy = {"false": False, "true": True, "auto": "auto"}[args.lazy]
+    lazy: LazyMode = {"false": False, "true": True}.get(args.lazy, "auto")
     for flow in _declared(args):
         print(f"Flow {flow.name}:")
         print(flow.plan(lazy=lazy, only=args.only, tags=args.tags, from_=args.from_, to=args.to, force=args.force))

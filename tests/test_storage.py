@@ -99,6 +99,14 @@ def test_registry_by_scheme_and_custom_backend(tmp_path):
     assert get_storage_class("mem") is MemStorage
     assert isinstance(storage_from_url("mem://x"), MemStorage)
 
+    class NoUrlStorage(Storage):  # from_url is declared on the base: a backend without it says so
+        base_path = "nourl://"
+        _list_dir = _stat = _write_text = _delete = None  # type: ignore[assignment]
+
+    register_storage("nourl", NoUrlStorage)
+    with pytest.raises(StorageError, match="NoUrlStorage cannot be built from a URL 'nourl://x'"):
+        storage_from_url("nourl://x")
+
 
 @pytest.fixture(params=["local", "dbfs"])
 def storage(request, tmp_path) -> Storage:

@@ -224,9 +224,10 @@ def statuses_of(result: FlowRunResult) -> dict[int, str]:
 def _check_specs(specs: Any) -> list[NotebookSpec]:
     if isinstance(specs, (str, bytes)) or not isinstance(specs, Iterable):
         raise InvalidArgumentError(f"build_lineage() needs a sequence of NotebookSpec, got {type(specs).__name__}.")
-    specs = list(specs)
+    items: list[Any] = list(specs)
     seen: set[int] = set()
-    for spec in specs:
+    checked: list[NotebookSpec] = []
+    for spec in items:
         if not isinstance(spec, NotebookSpec):
             raise InvalidArgumentError(
                 f"build_lineage() needs NotebookSpec items, got {type(spec).__name__}: {spec!r}."
@@ -234,7 +235,8 @@ def _check_specs(specs: Any) -> list[NotebookSpec]:
         if spec.index in seen:
             raise InvalidArgumentError(f"Two notebook specs share declaration index {spec.index}.")
         seen.add(spec.index)
-    return specs
+        checked.append(spec)
+    return checked
 
 
 def _check_keys(specs: Sequence[NotebookSpec], keys: Any) -> Mapping[int, str]:

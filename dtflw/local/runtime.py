@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dtflw.databricks as db
 from dtflw.emulated.dbutils import EmulatedDbutils, EmulatedNotebook, Handler
@@ -29,6 +29,9 @@ from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace
 from dtflw.local.records import NotebookRecord, NotebookStatus
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
 from dtflw.scoped import scoped
+
+if TYPE_CHECKING:
+    from dtflw.declare.flow import Flow
 
 NOTEBOOK_SUFFIXES = (".py", ".ipynb")
 SECRET_ENV_PREFIX = "DTFLW_SECRET__"
@@ -166,7 +169,7 @@ class LocalRuntime:
         with self._activated(entry.parent):
             return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
 
-    def declare_flows(self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None) -> list[Any]:
+    def declare_flows(self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None) -> list[Flow]:
         """Run a driver in declare-only mode and return the flows it declared (nothing executes).
 
         Driver cells after the declarations that fail (a preview needing data that is not there)

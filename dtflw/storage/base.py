@@ -81,7 +81,7 @@ class Storage(ABC):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Storage:
         """Build the storage a URL names (`storage_from_url` calls this on the scheme's backend)."""
-        raise NotImplementedError(f"{cls.__name__} cannot be built from a URL: it defines no from_url().")
+        raise StorageError(f"{cls.__name__} cannot be built from a URL {url!r}: the backend defines no from_url().")
 
     # ---- identity -------------------------------------------------------------------------
     @property
