@@ -14,6 +14,8 @@ import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError
 from dtflw.sharing import share_arguments, shared_arguments
 
+__all__ = ["Arg", "Input", "Output", "init_args", "init_inputs", "init_outputs", "share_arguments", "shared_arguments"]
+
 
 class Arg:
     """A value a notebook received: `.name`, `.value` (a string) and `.has_value`."""
@@ -109,9 +111,6 @@ def _shared_for_this_notebook(dbutils: Any) -> dict[str, str]:
         return shared_arguments(db.get_this_notebook_abs_path(dbutils))
     except Exception:  # no context available (e.g. serverless restrictions): nothing shared
         return {}
-
-
-__all__ = ["Arg", "Input", "Output", "init_args", "init_inputs", "init_outputs", "share_arguments", "shared_arguments"]
 
 
 def init_args(*values: Any) -> dict[str, Arg]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
+from typing import Any, Union
 
 import attrs
 
@@ -21,7 +21,7 @@ def _check_workers(_instance: object, _attribute: object, value: object) -> None
         raise InvalidArgumentError(f"max_workers must be an int >= 1, got {value!r}.")
 
 
-def _check_patterns(_instance: object, attribute: attrs.Attribute[Patterns], value: object) -> None:
+def _check_patterns(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None or isinstance(value, str):
         return
     if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
@@ -31,7 +31,7 @@ def _check_patterns(_instance: object, attribute: attrs.Attribute[Patterns], val
 def _check_force(_instance: object, attribute: attrs.Attribute[Force], value: object) -> None:
     if isinstance(value, bool):
         return
-    _check_patterns(_instance, attribute, value)  # type: ignore[arg-type]
+    _check_patterns(_instance, attribute, value)
 
 
 def _check_resume(_instance: object, _attribute: attrs.Attribute[str | None], value: object) -> None:
