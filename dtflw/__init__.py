@@ -6,6 +6,7 @@ notebooks read what they were given (`init_args`, `init_inputs`, `init_outputs`)
 
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.callee import init_args, init_inputs, init_outputs
+from dtflw.declare.context import FlowContext
 from dtflw.declare.flow import Flow, init_flow
 from dtflw.errors import (
     DtflwError,
@@ -21,16 +22,17 @@ from dtflw.errors import (
     StorageError,
 )
 from dtflw.lineage.graph import LineageGraph
-from dtflw.logger import Logger
+from dtflw.logger import DefaultLogger, Logger, LoggerBase
 from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
 from dtflw.model.status import PlanAction, RunStatus
-from dtflw.run.context import FlowContext, NotebookRunner
+from dtflw.run.context import NotebookRunner, RunContext
 from dtflw.run.decide import Decision, Plan
 from dtflw.run.events import FlowEvent
 from dtflw.run.history import RunRecord
 from dtflw.run.notify import WebhookNotifier
 from dtflw.run.options import RunOptions
+from dtflw.storage.fs import FileStorageBase
 
 __version__ = "0.7.0"
 
@@ -43,6 +45,10 @@ __all__ = [
     "Flow",
     "FlowContext",
     "Logger",
+    "LoggerBase",
+    "DefaultLogger",
+    "RunContext",
+    "FileStorageBase",
     "NotebookBuilder",
     "NotebookSpec",
     "InputSpec",

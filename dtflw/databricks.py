@@ -123,6 +123,22 @@ def get_runtime_config_property(key: str, default: str | None = None) -> str | N
         return _shared_arguments.get(key, default)
 
 
+def runtime_config_has(key: str) -> bool:
+    """True when `key` has a value: in `spark.conf` when Spark runs, else in this process's store.
+
+    (`get_runtime_config_property` returns its default for a missing key, so it cannot tell.)
+    """
+    spark = get_spark_session_if_running()
+    if spark is not None:
+        conf: _RuntimeConf = spark.conf
+        try:
+            return conf.get(key) is not None
+        except Exception:  # py4j NoSuchElementException or SparkNoSuchElementException
+            return False
+    with _lock:
+        return key in _shared_arguments
+
+
 def installed_dbutils() -> Any:
     """The dbutils installed with `set_runtime`/`use_runtime` (None when none): no discovery."""
     return _runtime["dbutils"]
@@ -192,14 +208,16 @@ def resolve_notebook_path(caller_path: str, path: str) -> str:
 
 
 def project_relative_path(abs_path: str) -> str:
-    """Drop the workspace prefix: `/Workspace`, then `/Users/<user>` or `/Repos/<user>`.
+    """Drop the workspace prefix: `/Workspace`, then the top folder and the one below it
+    (`/Users/<user>`, `/Repos/<user>`, `/Shared/<folder>`), as dtflw 0.6.x did, so derived output
+    paths stay where 0.6.x wrote them. A path with nothing below that is kept whole.
 
-    `/Users/me@x.com/sales/ingest` -> `sales/ingest`; `/Shared/x/y` -> `Shared/x/y`.
+    `/Users/me@x.com/sales/ingest` -> `sales/ingest`; `/Shared/team/sales/ingest` -> `sales/ingest`.
     """
     parts = [p for p in abs_path.split("/") if p]
     if parts[:1] == ["Workspace"]:
         parts = parts[1:]
-    if parts[:1] in (["Users"], ["Repos"]) and len(parts) > 2:
+    if len(parts) > 2:
         parts = parts[2:]
     return "/".join(parts)
 
@@ -215,11 +233,19 @@ def get_path_relative_to_project_dir(rel_path: str, dbutils: Any = None) -> str:
 
 
 def try_get_context_tag(key: str, default: str | None = None, dbutils: Any = None) -> str | None:
-    """A context tag's value, or `default` when the tag is absent."""
-    option = _context(dbutils).tags().get(key)
-    return str(option.get()) if option.isDefined() else default
+    """A context tag's value, or `default` when the tag is absent or the notebook context cannot
+    be reached (Databricks Connect's dbutils has none; shared clusters may refuse the py4j call).
+
+    Without any dbutils it raises RuntimeNotAvailableError.
+    """
+    dbutils = dbutils if dbutils is not None else get_dbutils()
+    try:
+        option = _context(dbutils).tags().get(key)
+        return str(option.get()) if option.isDefined() else default
+    except Exception:  # whatever the context chain raises (AttributeError, py4j errors): as dtflw 0.6.x
+        return default
 
 
 def is_job_interactive(dbutils: Any = None) -> bool:
-    """True when the notebook runs interactively (no `jobType` tag), False inside a job."""
+    """True when the notebook runs interactively (no `jobType` tag, or no reachable context), False in a job."""
     return try_get_context_tag("jobType", None, dbutils) is None

@@ -41,8 +41,11 @@ class MissingOutputError(DtflwError):
         super().__init__(f"Notebook '{notebook}': expected output '{table}' at '{path}', but nothing was found there.")
 
 
-class SchemaMismatchError(DtflwError):
-    """A table's columns differ from the columns its notebook declared."""
+class SchemaMismatchError(DtflwError, AssertionError):
+    """A table's columns differ from the columns its notebook declared.
+
+    Also an AssertionError, which is what dtflw 0.6.x raised for a schema mismatch.
+    """
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """Widget values a driver shares with notebooks opened by hand, through `spark.conf` (0.6.x).
 
-The driver side (`FlowContext.share_arguments`) writes, the callee side (`init_args` & co.)
+The driver side (`RunContext.share_arguments`) writes, the callee side (`init_args` & co.)
 reads; both sit on the runtime's config (an in-process store when no SparkSession runs).
 """
 

@@ -108,8 +108,18 @@ def test_statuses_and_actions_are_spelled_once(layer: str) -> None:
 PUBLIC_PATHS = {
     # dtflw 0.6.x paths
     "dtflw.flow": ["Flow", "init_flow", "LazyNotebook", "FlowContext"],
+    "dtflw.flow_context": ["FlowContext"],
+    "dtflw.lazy_notebook": ["LazyNotebook"],
+    "dtflw.arguments": ["Argument", "Input", "Output"],
     "dtflw.plugin": ["FlowPluginBase", "NotebookPluginBase"],
     "dtflw.logger": ["Logger", "DefaultLogger", "LoggerBase"],
+    "dtflw.display": ["DisplayBase", "DefaultDisplay"],
+    "dtflw.tables_repo": ["TablesRepository"],
+    "dtflw.pipeline": ["PipelineState", "NotebookRun"],
+    "dtflw.input_table": ["InputTable"],
+    "dtflw.output_table": ["OutputTable"],
+    "dtflw.assertions": ["assert_schema_compatible"],
+    "dtflw.storage.fs": ["FileStorageBase", "file_exists"],
     "dtflw.storage.azure": ["AzureStorage", "init_storage"],
     "dtflw.storage.dbfs": ["DbfsStorage", "init_storage"],
     "dtflw.io.azure": ["AzureStorage", "init_storage"],

@@ -42,7 +42,8 @@ def test_context_helpers():
         ("/Users/me@x.com/sales/main", "sales/main"),
         ("/Workspace/Users/me@x.com/sales/main", "sales/main"),
         ("/Repos/me@x.com/repo/nb", "repo/nb"),
-        ("/Workspace/Shared/team/nb", "Shared/team/nb"),
+        ("/Workspace/Shared/team/nb", "nb"),  # 0.6.x dropped the top two folders whatever they were
+        ("/Shared/team/sales/nb", "sales/nb"),
         ("/Shared/nb", "Shared/nb"),
     ],
 )

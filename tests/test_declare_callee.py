@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dtflw
-from dtflw.declare.callee import Arg, Input, Output, share_arguments, shared_arguments
+from dtflw.declare.callee import Arg, Argument, Input, Output, share_arguments, shared_arguments
 from dtflw.errors import InvalidArgumentError
 
 
@@ -41,14 +41,27 @@ def test_defaults_apply_when_nothing_was_passed(fake_dbutils):
 
 def test_types_and_equality():
     assert Arg("a", "1") == Arg("a", "1") and Arg("a", "1") != Input("a", "1")
-    assert repr(Output("T", "/x")) == "Output(name='T', value='/x')"
-    assert Input("T", "").widget_name == "T_in"
+    assert repr(Output("T", "/x")) == "/x" and str(Output("T", "/x")) == "/x"  # as in 0.6.x
+    assert f"{Argument('year', '2022')}" == "2022"
+    assert Input("T", "").widget_name == "T_in" and Output.get_full_name("T") == "T_out"
+    with pytest.raises(InvalidArgumentError, match="value must be a string"):
+        Argument("a", 1)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        Argument("a", "1").value = "2"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("bad", [("",), ("a b",), ({"a": 1},), (None,)])
-def test_bad_names_and_defaults(fake_dbutils, bad):
+@pytest.mark.parametrize("bad", [("",), ("a b",), ({"": "x"},), (None,), ({1: "x"},)])
+def test_bad_names(fake_dbutils, bad):
     with pytest.raises(InvalidArgumentError):
         dtflw.init_args(*bad)
+
+
+def test_non_string_defaults_are_stringified_as_in_0_6(fake_dbutils):
+    args = dtflw.init_args({"year": 2023, "ratio": 0.5, "flag": True, "none": None})
+    assert {k: v.value for k, v in args.items()} == {"year": "2023", "ratio": "0.5", "flag": "True", "none": ""}
+    assert fake_dbutils.widgets.get("year") == "2023"
+    assert dtflw.init_inputs({"Orders": 7})["Orders"].value == "7"
+    assert Argument.create({"x": 1})["x"].value == "1" and isinstance(Output.create("T")["T"], Output)
 
 
 def test_shared_arguments_round_trip_without_spark():

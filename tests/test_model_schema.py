@@ -73,6 +73,14 @@ def test_error_message_lists_everything():
     text = str(err)
     assert "missing columns: a" in text and "unexpected columns: b" in text
     assert "c (expected int, found string)" in text and "'nb'" in text and "/p/T" in text
+    assert isinstance(err, AssertionError)  # what dtflw 0.6.x raised for a schema mismatch
+
+
+def test_an_int_column_passes_where_bigint_is_expected_as_in_0_6():
+    schema = to_schema([("id", "bigint"), ("n", "int")])
+    assert schema is not None
+    assert schema.diff([("id", "int"), ("n", "int")]).ok
+    assert schema.diff([("id", "bigint"), ("n", "bigint")]).mistyped == (("n", "int", "bigint"),)
 
 
 def test_flow_checks_output_schema_loose_and_strict(local_flow, fake_dbutils, writes_outputs, mocker):

@@ -1,4 +1,4 @@
-"""The run layer on its own: specs + a FlowContext + RunOptions in, a FlowRunResult out."""
+"""The run layer on its own: specs + a RunContext + RunOptions in, a FlowRunResult out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from dtflw import FlowDefinitionError, InvalidArgumentError, RunOptions, init_flow
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
 from dtflw.model.status import FlowEventName, PlanAction, RunStatus
-from dtflw.run.context import FlowContext
+from dtflw.run.context import RunContext
 from dtflw.run.events import FlowEvent
 from dtflw.run.scheduler import DagRun
 from dtflw.storage.local import LocalStorage
@@ -41,14 +41,14 @@ def spec(index: int, name: str, storage: LocalStorage, upstream: int | None = No
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> tuple[FlowContext, ListRunner]:
+def ctx(tmp_path: Path) -> tuple[RunContext, ListRunner]:
     runner = ListRunner()
     dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
     storage = LocalStorage(tmp_path / "tables")
-    return FlowContext(storage, dbutils=dbutils, runner=runner), runner
+    return RunContext(storage, dbutils=dbutils, runner=runner), runner
 
 
-def test_a_dag_runs_from_specs_without_any_flow(ctx: tuple[FlowContext, ListRunner]) -> None:
+def test_a_dag_runs_from_specs_without_any_flow(ctx: tuple[RunContext, ListRunner]) -> None:
     context, runner = ctx
     storage = context.storage
     specs = [spec(0, "ingest", storage), spec(1, "clean", storage, upstream=0), spec(2, "report", storage, 1)]
@@ -90,6 +90,6 @@ def test_run_options_reject_bad_values(options: dict[str, object], message: str)
         RunOptions(**options)  # type: ignore[arg-type]
 
 
-def test_nothing_to_run_is_a_definition_error(ctx: tuple[FlowContext, ListRunner]) -> None:
+def test_nothing_to_run_is_a_definition_error(ctx: tuple[RunContext, ListRunner]) -> None:
     with pytest.raises(FlowDefinitionError, match="Nothing to run"):
         DagRun(ctx[0], [], RunOptions(), "empty")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dtflw import init_flow
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils, write_outputs, write_parquet_stub
@@ -42,3 +44,18 @@ def test_write_outputs_satisfies_a_flows_output_check(tmp_path: Path) -> None:
 
     assert storage.exists(flow["Orders"]) and storage.exists(flow["Customers"]) and storage.exists(flow["Report"])
     assert dbutils.notebook.calls[1].arguments["Orders_in"] == flow["Orders"]
+
+
+def test_uris_are_stubbed_inside_the_fake_file_system(tmp_path: Path, monkeypatch) -> None:
+    from dtflw.errors import InvalidArgumentError
+    from dtflw.storage.dbfs import DbfsStorage
+
+    monkeypatch.chdir(tmp_path)
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    flow = init_flow(DbfsStorage("lake", dbutils=dbutils), dbutils=dbutils)
+    dbutils.notebook.register("ingest", write_outputs("ok", dbutils=dbutils))
+    assert flow.notebook("ingest").output("Orders").run() == "ok"
+    assert flow["Orders"].startswith("dbfs:/lake/") and flow.ctx.storage.exists(flow["Orders"])
+    assert not (tmp_path / "dbfs:").exists()  # nothing written to a folder named after the scheme
+    with pytest.raises(InvalidArgumentError, match="not a local path"):
+        write_parquet_stub("dbfs:/lake/x")  # no dbutils given and none installed

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from dtflw.declare.catalog import TableCatalog
+from dtflw.declare.context import FlowContext
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
-from dtflw.run.context import FlowContext
-from dtflw.storage.base import has_glob
+from dtflw.storage.base import Storage, has_glob
 
 
 class Declarations(Protocol):
@@ -54,6 +54,11 @@ class NotebookBuilder:
     def rel_path(self) -> str:
         """The notebook path as declared."""
         return self._path
+
+    @property
+    def ctx(self) -> FlowContext:
+        """The flow's context (storage, spark, dbutils, logger, ...), as on a 0.6.x LazyNotebook."""
+        return self._flow.ctx
 
     @property
     def abs_path(self) -> str:
@@ -124,9 +129,7 @@ class NotebookBuilder:
                 raise FlowDefinitionError(
                     f"Notebook '{self._path}': input '{name}' file_path must be a non-empty string, got {file_path!r}."
                 )
-            spec = InputSpec(
-                name, ctx.storage.get_abs_path(file_path), source_table or None, bool(is_optional), None, True
-            )
+            spec = InputSpec(name, _abs_on(ctx.storage, file_path), source_table or None, bool(is_optional), None, True)
         else:
             wanted = source_table or name
             pub = self._flow.catalog.resolve(wanted)
@@ -167,7 +170,7 @@ class NotebookBuilder:
         if file_path is None:
             path = ctx.storage.derive_table_path(ctx.project_path(self._abs_path), name)
         elif isinstance(file_path, str) and file_path.strip():
-            path = ctx.storage.get_abs_path(file_path)
+            path = _abs_on(ctx.storage, file_path)
         else:
             raise FlowDefinitionError(
                 f"Notebook '{self._path}': output '{name}' file_path must be a non-empty string, got {file_path!r}."
@@ -249,9 +252,15 @@ class NotebookBuilder:
         lines.append("Inputs:")
         lines += [f"\t'{i.name}': '{i.path}'" for i in self._inputs.values()]
         lines.append("Outputs:")
-        lines += [f"\t'{o.alias}': '{o.path}'" for o in self._outputs.values()]
-        print("\n".join(lines))
+        lines += [f"\t'{name}': '{o.path}'" for name, o in self._outputs.items()]
+        self._flow.ctx.display.show("\n".join(lines))
 
 
 # dtflw 0.6.x name of the builder.
 LazyNotebook = NotebookBuilder
+
+
+def _abs_on(storage: Storage, file_path: str) -> str:
+    """An absolute path on `storage`: kept when it already is one (a 0.6.x storage's own
+    `get_abs_path` may prefix the base path unconditionally), else made absolute."""
+    return file_path if storage.is_abs_path(file_path) else storage.get_abs_path(file_path)

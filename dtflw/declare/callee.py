@@ -8,27 +8,64 @@ up the values the driver last sent it, shared through `spark.conf` as dtflw 0.6.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError
 from dtflw.sharing import share_arguments, shared_arguments
 
-__all__ = ["Arg", "Input", "Output", "init_args", "init_inputs", "init_outputs", "share_arguments", "shared_arguments"]
+__all__ = [
+    "Argument",
+    "Arg",
+    "Input",
+    "Output",
+    "init_args",
+    "init_inputs",
+    "init_outputs",
+    "share_arguments",
+    "shared_arguments",
+]
 
 
-class Arg:
-    """A value a notebook received: `.name`, `.value` (a string) and `.has_value`."""
+class Argument:
+    """A value a notebook received: `.name`, `.value` (always a string) and `.has_value`.
 
-    suffix = ""
+    `str()` and `repr()` are the value itself, as in dtflw 0.6.x (`f"{args['year']}"`).
+    """
+
+    NAME_SUFFIX: ClassVar[str] = ""
 
     def __init__(self, name: str, value: str) -> None:
-        self.name = name
-        self.value = value
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(f"{type(self).__name__} name must be a non-empty string, got {name!r}.")
+        if not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"{type(self).__name__} '{name}': value must be a string, got {type(value).__name__}."
+            )
+        self._name = name
+        self._value = value
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @classmethod
+    def get_full_name(cls, name: str) -> str:
+        """The widget that carries `name`: `<name>`, `<name>_in` or `<name>_out`."""
+        return f"{name}{cls.NAME_SUFFIX}"
+
+    @classmethod
+    def create(cls, *values: Any) -> dict[str, Any]:
+        """What `init_args` / `init_inputs` / `init_outputs` do, for this kind (dtflw 0.6.x)."""
+        return _init(cls, values)
 
     @property
     def widget_name(self) -> str:
-        return f"{self.name}{self.suffix}"
+        return self.get_full_name(self._name)
 
     @property
     def has_value(self) -> bool:
@@ -39,36 +76,48 @@ class Arg:
         return self.has_value
 
     def __str__(self) -> str:
-        return self.value
+        return self._value
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, value={self.value!r})"
+        return self._value
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and (other.name, other.value) == (self.name, self.value)
+        return (
+            isinstance(other, Argument)
+            and type(other) is type(self)
+            and (other.name, other.value)
+            == (
+                self.name,
+                self.value,
+            )
+        )
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.name, self.value))
+        return hash((type(self).__name__, self._name, self._value))
 
 
-class Input(Arg):
+class Input(Argument):
     """An input table's absolute path; empty for an optional input that does not exist."""
 
-    suffix = "_in"
+    NAME_SUFFIX = "_in"
 
     @property
     def has_value(self) -> bool:
         return len(self.value) > 0
 
 
-class Output(Arg):
+class Output(Argument):
     """The absolute path where an output table must be written."""
 
-    suffix = "_out"
+    NAME_SUFFIX = "_out"
 
     @property
     def has_value(self) -> bool:
         return len(self.value) > 0
+
+
+# Earlier 0.7 name of Argument.
+Arg = Argument
 
 
 def _names_and_defaults(values: tuple[Any, ...]) -> dict[str, str]:
@@ -76,23 +125,23 @@ def _names_and_defaults(values: tuple[Any, ...]) -> dict[str, str]:
         pairs = dict(values[0])
     else:
         pairs = {name: "" for name in values}
-    for name, default in pairs.items():
+    for name in pairs:
         if not isinstance(name, str) or not name or any(ch.isspace() for ch in name):
             raise InvalidArgumentError(f"Widget name must be a non-empty string without whitespace, got {name!r}.")
-        if not isinstance(default, str):
-            raise InvalidArgumentError(
-                f"Default of '{name}' must be a string (widget values are strings), got {type(default).__name__}."
-            )
-    return pairs
+    # Widget values are strings: other defaults are stringified (`init_args({"year": 2023})`), None is "".
+    return {
+        name: default if isinstance(default, str) else "" if default is None else str(default)
+        for name, default in pairs.items()
+    }
 
 
-def _init(kind: type[Arg], values: tuple[Any, ...]) -> dict[str, Any]:
+def _init(kind: type[Argument], values: tuple[Any, ...]) -> dict[str, Any]:
     pairs = _names_and_defaults(values)
     dbutils = db.get_dbutils()
     shared: dict[str, str] | None = None
     result: dict[str, Any] = {}
     for name, default in pairs.items():
-        widget = f"{name}{kind.suffix}"
+        widget = kind.get_full_name(name)
         try:
             passed: str | None = dbutils.widgets.get(widget)
         except Exception:  # InputWidgetNotDefined (py4j on Databricks)
@@ -113,9 +162,9 @@ def _shared_for_this_notebook(dbutils: Any) -> dict[str, str]:
         return {}
 
 
-def init_args(*values: Any) -> dict[str, Arg]:
-    """`init_args("a", "b")` or `init_args({"a": "default"})` -> {name: Arg}."""
-    return _init(Arg, values)
+def init_args(*values: Any) -> dict[str, Argument]:
+    """`init_args("a", "b")` or `init_args({"a": "default"})` -> {name: Argument}."""
+    return _init(Argument, values)
 
 
 def init_inputs(*values: Any) -> dict[str, Input]:

@@ -16,17 +16,19 @@ from typing import Any
 
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
+from dtflw.declare.context import FlowContext
+from dtflw.declare.evaluated import NotebookRun
 from dtflw.declare.mode import is_declare_only, register_flow
 from dtflw.declare.plugins import FlowPluginBase, NotebookPluginBase
 from dtflw.errors import FlowRunError, InvalidArgumentError
 from dtflw.export.bundle import bundle_yaml
 from dtflw.export.jobs import job_settings
 from dtflw.lineage.graph import LineageGraph, build_lineage
-from dtflw.logger import Logger
+from dtflw.logger import LoggerBase
 from dtflw.model.results import FlowRunResult
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import LazyMode, RunStatus
-from dtflw.run.context import FlowContext, NotebookRunner
+from dtflw.run.context import NotebookRunner
 from dtflw.run.decide import Plan
 from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks
 from dtflw.run.history import HistoryStore, RunRecord
@@ -49,8 +51,6 @@ class Flow:
         self._name = name
         self._specs: list[NotebookSpec] = []
         self._catalog = TableCatalog()
-        self._evaluated: dict[str, str] = {}
-        self._evaluated_by: dict[str, list[tuple[str, str]]] = {}
         self._outcomes: dict[int, RunOutcome] = {}
         self._notebook_plugins: dict[str, NotebookPluginBase] = {}
         self._hooks: dict[str, list[Hook]] = {}
@@ -79,7 +79,7 @@ class Flow:
 
     def __getitem__(self, table_name: str) -> str | None:
         """Absolute path of the latest evaluated table `table_name`, or None."""
-        return self._evaluated.get(table_name)
+        return self._ctx.resolve_table(table_name)
 
     def __setitem__(self, key: str, value: Any) -> None:
         raise TypeError("Tables are published by running notebooks; flow[...] is read-only.")
@@ -119,10 +119,11 @@ class Flow:
         return outcome.exit_value
 
     def _publish(self, spec: NotebookSpec) -> None:
-        """Make a finished notebook's outputs the latest evaluated tables."""
-        for out in spec.outputs:
-            self._evaluated[out.alias] = out.path
-            self._evaluated_by.setdefault(out.alias, []).append((spec.path, out.path))
+        """Make a finished notebook's outputs the latest evaluated tables and record its run."""
+        outputs = {out.alias: out.path for out in spec.outputs}
+        self._ctx.publish_tables(outputs, spec.path)
+        inputs = {inp.name: inp.path for inp in spec.inputs}
+        self._ctx.pipeline.record_run(NotebookRun(spec.abs_path, self._ctx.redact(spec.args), inputs, outputs))
 
     def _pending(self) -> list[NotebookSpec]:
         return [s for s in self._specs if s.index not in self._outcomes and s.index not in self._ran]
@@ -223,12 +224,8 @@ class Flow:
         return self._outcomes.get(spec.index)
 
     def show(self) -> None:
-        """Print every evaluated table and the notebooks that produced it."""
-        lines = ["Evaluated tables:"]
-        for name, pubs in self._evaluated_by.items():
-            lines.append(f"'{name}'")
-            lines += [f"  '{nb}' : '{path}'" for nb, path in pubs]
-        print("\n".join(lines))
+        """Show every evaluated table and the notebooks that produced it (through `ctx.display`)."""
+        self._ctx.show()
 
     def install(self, plugin: FlowPluginBase | NotebookPluginBase) -> None:
         """Attach a plugin's action to this flow or to every notebook builder it creates."""
@@ -248,7 +245,7 @@ def init_flow(
     storage: Storage,
     spark: Any = None,
     dbutils: Any = None,
-    logger: Logger | None = None,
+    logger: LoggerBase | None = None,
     name: str | None = None,
     runner: NotebookRunner | None = None,
 ) -> Flow:

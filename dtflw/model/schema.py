@@ -54,11 +54,16 @@ class Schema:
             hit = actual.get(name.lower())
             if hit is None:
                 missing.append(name)
-            elif typ is not None and normalise_type(typ) != hit[1]:
+            elif typ is not None and not _compatible(normalise_type(typ), hit[1]):
                 mistyped.append((name, normalise_type(typ), hit[1]))
         expected = {name.lower() for name, _ in self.columns}
         extra = [orig for key, (orig, _) in actual.items() if key not in expected] if strict else []
         return ColumnDiff(tuple(missing), tuple(extra), tuple(mistyped))
+
+
+def _compatible(expected: str, found: str) -> bool:
+    """Same type, or an `int` column where `bigint` is expected (it widens losslessly; dtflw 0.6.x)."""
+    return expected == found or (expected == "bigint" and found == "int")
 
 
 def normalise_type(type_name: str) -> str:

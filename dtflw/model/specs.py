@@ -59,6 +59,11 @@ class InputSpec:
     def widget(self) -> str:
         return f"{self.name}_in"
 
+    @property
+    def abs_file_path(self) -> str:
+        """The resolved absolute path (dtflw 0.6.x name of `path`)."""
+        return self.path
+
 
 @attrs.frozen
 class OutputSpec:
@@ -72,6 +77,16 @@ class OutputSpec:
     @property
     def widget(self) -> str:
         return f"{self.name}_out"
+
+    @property
+    def abs_file_path(self) -> str:
+        """The absolute path (dtflw 0.6.x name of `path`)."""
+        return self.path
+
+    @property
+    def cols(self) -> list[tuple[str, str | None]] | None:
+        """The expected columns as `(name, type or None)` pairs (dtflw 0.6.x name), None if undeclared."""
+        return None if self.schema is None else list(self.schema.columns)
 
 
 def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:

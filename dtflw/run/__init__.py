@@ -1,8 +1,8 @@
 """Run layer: plans, fingerprints, the DAG scheduler, one-notebook steps, history, progress and
-notifications. It takes specs + a `FlowContext` + `RunOptions` and returns a `FlowRunResult`;
+notifications. It takes specs + a `RunContext` + `RunOptions` and returns a `FlowRunResult`;
 nothing in it imports the declare layer.
 
-    context    FlowContext, NotebookRunner, DbutilsRunner
+    context    RunContext, NotebookRunner, DbutilsRunner
     options    RunOptions
     select     only= / tags= / from_= / to= on a DAG
     decide     fingerprints, Decision, Plan

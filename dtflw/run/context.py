@@ -1,6 +1,6 @@
 """What the run layer works with: the storage, the runtime handles, a logger and a runner.
 
-`FlowContext` is built once per flow (`init_flow`) and handed to the run layer together with
+`RunContext` is built once per flow (`init_flow`) and handed to the run layer together with
 the specs; nothing in the run layer knows the `Flow` that declared them.
 """
 
@@ -15,7 +15,7 @@ import attrs
 
 import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError
-from dtflw.logger import Logger
+from dtflw.logger import Logger, LoggerBase
 from dtflw.redaction import redact_args, redact_text
 from dtflw.sharing import share_arguments
 from dtflw.storage.base import Storage
@@ -39,15 +39,15 @@ class DbutilsRunner:
         return result
 
 
-class FlowContext:
-    """What every part of a flow shares: storage, spark, dbutils, logger, runner, driver path."""
+class RunContext:
+    """What running notebooks needs: storage, spark, dbutils, logger, runner, driver path, redaction."""
 
     def __init__(
         self,
         storage: Storage,
         spark: Any = None,
         dbutils: Any = None,
-        logger: Logger | None = None,
+        logger: LoggerBase | None = None,
         runner: NotebookRunner | None = None,
     ) -> None:
         if not isinstance(storage, Storage):
@@ -67,13 +67,15 @@ class FlowContext:
         self.runner: NotebookRunner = runner if runner is not None else DbutilsRunner(self.dbutils)
 
     @property
-    def logger(self) -> Logger:
+    def logger(self) -> LoggerBase:
         return self._logger
 
     @logger.setter
-    def logger(self, value: Logger) -> None:
-        if not isinstance(value, Logger):
-            raise InvalidArgumentError(f"logger must be a dtflw.logger.Logger, got {type(value).__name__}.")
+    def logger(self, value: LoggerBase) -> None:
+        if not isinstance(value, LoggerBase):
+            raise InvalidArgumentError(
+                f"logger must be a dtflw.logger.LoggerBase (e.g. DefaultLogger()), got {type(value).__name__}."
+            )
         self._logger = value
 
     @property
@@ -82,6 +84,10 @@ class FlowContext:
         if self._spark is None:
             self._spark = self.storage.spark
         return self._spark
+
+    @spark.setter
+    def spark(self, value: Any) -> None:
+        self._spark = value
 
     @cached_property
     def driver_path(self) -> str:

@@ -21,7 +21,7 @@ from dtflw.model.dag import Dag, build_dag
 from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import FlowEventName, PlanAction, RunStatus
-from dtflw.run.context import FlowContext
+from dtflw.run.context import RunContext
 from dtflw.run.decide import Decision, Plan, decide, fingerprint
 from dtflw.run.events import EventSink, FlowEvent
 from dtflw.run.history import HistoryStore, RunRecord, TableVersion, new_run_id
@@ -40,7 +40,7 @@ class DagRun:
 
     def __init__(
         self,
-        ctx: FlowContext,
+        ctx: RunContext,
         specs: Sequence[NotebookSpec],
         options: RunOptions,
         flow_name: str,

@@ -16,7 +16,7 @@ import attrs
 from dtflw.errors import MissingInputError, MissingOutputError, NotebookRunError, SchemaMismatchError
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import RunStatus
-from dtflw.run.context import FlowContext
+from dtflw.run.context import RunContext
 from dtflw.storage.base import has_glob
 
 # Hears about each failed attempt that is retried: (attempt, started, reason).
@@ -34,12 +34,12 @@ class RunOutcome:
     seconds: float = 0.0
 
 
-def resolve_input_values(ctx: FlowContext, spec: NotebookSpec) -> dict[str, str]:
+def resolve_input_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
     """Check that every input exists; optional missing inputs become "". Raises MissingInputError."""
     values: dict[str, str] = {}
     for inp in spec.inputs:
         present = bool(inp.path) and (
-            bool(ctx.storage.list(inp.path)) if has_glob(inp.path) else ctx.storage.exists(inp.path)
+            bool(ctx.storage.list(inp.path)) if has_glob(inp.path) else ctx.storage.table_exists(inp.path)
         )
         if present:
             values[inp.widget] = inp.path
@@ -52,15 +52,15 @@ def resolve_input_values(ctx: FlowContext, spec: NotebookSpec) -> dict[str, str]
     return values
 
 
-def outputs_exist(ctx: FlowContext, spec: NotebookSpec) -> bool:
+def outputs_exist(ctx: RunContext, spec: NotebookSpec) -> bool:
     """True when every declared output exists and is complete (vacuously true without outputs)."""
-    return all(ctx.storage.exists(o.path) for o in spec.outputs)
+    return all(ctx.storage.table_exists(o.path) for o in spec.outputs)
 
 
-def validate_outputs(ctx: FlowContext, spec: NotebookSpec, strict: bool, known_present: bool = False) -> None:
+def validate_outputs(ctx: RunContext, spec: NotebookSpec, strict: bool, known_present: bool = False) -> None:
     """Each output must exist and, when columns were declared, match them."""
     for out in spec.outputs:
-        if not known_present and not ctx.storage.exists(out.path, ignore_pending=True):
+        if not known_present and not ctx.storage.table_exists(out.path, ignore_pending=True):
             raise MissingOutputError(spec.path, out.name, out.path)
         if out.schema is not None:
             found = ctx.storage.read_table(out.path).dtypes
@@ -73,7 +73,7 @@ def validate_outputs(ctx: FlowContext, spec: NotebookSpec, strict: bool, known_p
 
 
 def call_notebook(
-    ctx: FlowContext, spec: NotebookSpec, values: dict[str, str], on_retry: RetryCallback | None = None
+    ctx: RunContext, spec: NotebookSpec, values: dict[str, str], on_retry: RetryCallback | None = None
 ) -> tuple[str | None, int]:
     """Call the runner, retrying as declared; the final failure becomes NotebookRunError.
 
@@ -95,7 +95,7 @@ def call_notebook(
 
 
 def as_run_error(
-    ctx: FlowContext, spec: NotebookSpec, error: BaseException, values: dict[str, str], attempts: int
+    ctx: RunContext, spec: NotebookSpec, error: BaseException, values: dict[str, str], attempts: int
 ) -> NotebookRunError:
     """Wrap a callee failure, keeping its message but never a secret value."""
     reason = error.reason if isinstance(error, NotebookRunError) else f"{type(error).__name__}: {error}"
@@ -105,13 +105,13 @@ def as_run_error(
     return NotebookRunError(spec.path, ctx.redact_text(reason), ctx.redact(values), status=status, attempts=attempts)
 
 
-def call_values(ctx: FlowContext, spec: NotebookSpec) -> dict[str, str]:
+def call_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
     """The widgets a notebook gets: args, checked input paths and output paths."""
     return {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
 
 
 def execute_spec(
-    ctx: FlowContext, spec: NotebookSpec, values: dict[str, str], strict: bool, on_retry: RetryCallback | None = None
+    ctx: RunContext, spec: NotebookSpec, values: dict[str, str], strict: bool, on_retry: RetryCallback | None = None
 ) -> tuple[str | None, int]:
     """Mark outputs pending, call the notebook (with retries), validate outputs, clear the marks.
 
@@ -128,7 +128,7 @@ def execute_spec(
     return exit_value, attempts
 
 
-def run_one(ctx: FlowContext, spec: NotebookSpec, lazy: bool, strict: bool) -> RunOutcome:
+def run_one(ctx: RunContext, spec: NotebookSpec, lazy: bool, strict: bool) -> RunOutcome:
     """Run (or lazily skip) one notebook and validate its outputs (eager `.run()`)."""
     started = time.monotonic()
     values = call_values(ctx, spec)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import builtins
 import fnmatch
 import hashlib
+import inspect
 import re
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -108,6 +110,10 @@ class Storage(ABC):
             self._spark = get_spark_session()
         return self._spark
 
+    @spark.setter
+    def spark(self, value: Any) -> None:  # 0.6.x subclasses assigned `self.spark = spark` themselves
+        self._spark = value
+
     @property
     def dbutils(self) -> Any:
         """The dbutils used for file operations (found lazily in the runtime if not given)."""
@@ -116,6 +122,10 @@ class Storage(ABC):
 
             self._dbutils = get_dbutils()
         return self._dbutils
+
+    @dbutils.setter
+    def dbutils(self, value: Any) -> None:  # as `spark`: 0.6.x subclasses may assign it
+        self._dbutils = value
 
     def __repr__(self) -> str:
         return (
@@ -198,6 +208,17 @@ class Storage(ABC):
                 f"exists() takes a concrete path, got the pattern {abs_path!r}; use list() for patterns."
             )
         return self._table_is_complete(abs_path) and (ignore_pending or not self.is_pending(abs_path))
+
+    def table_exists(self, path: str, ignore_pending: bool = False) -> bool:
+        """The existence check dtflw's core makes: `exists`, whichever signature a subclass gave it.
+
+        dtflw's backends take `exists(path, ignore_pending)`. A storage written for dtflw 0.6.x may
+        override `exists(self, path)` alone: its answer is honoured, and the pending-marker check
+        is added here (unless `ignore_pending`), so a half-written output never counts as complete.
+        """
+        if _exists_takes_ignore_pending(type(self)):
+            return self.exists(path, ignore_pending=ignore_pending)
+        return bool(self.exists(path)) and (ignore_pending or not self.is_pending(path))
 
     def _table_is_complete(self, abs_path: str) -> bool:
         if self._format == "delta" and not abs_path.endswith(".parquet"):
@@ -340,8 +361,33 @@ class Storage(ABC):
 
     # ---- helpers --------------------------------------------------------------------------
     def _checked_abs(self, path: str, name: str = "path") -> str:
+        """`path` made absolute; `get_abs_path` only gets relative paths (a 0.6.x override may
+        prefix `base_path` unconditionally, as 0.6.x's own did)."""
         _check_path_arg(path, name)
-        return self.get_abs_path(path)
+        return path if self.is_abs_path(path) else self.get_abs_path(path)
+
+
+_EXISTS_SIGNATURES: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def _exists_takes_ignore_pending(cls: type[Storage]) -> bool:
+    """True when `cls.exists` accepts `ignore_pending=` (a named parameter or `**kwargs`).
+
+    Inspected once per class. An `exists` whose signature cannot be read counts as 0.6.x-style.
+    """
+    known = _EXISTS_SIGNATURES.get(cls)
+    if known is None:
+        try:
+            params = list(inspect.signature(cls.exists).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        known = any(
+            p.kind is inspect.Parameter.VAR_KEYWORD or (p.name == "ignore_pending" and p.kind in keyword)
+            for p in params
+        )
+        _EXISTS_SIGNATURES[cls] = known
+    return known
 
 
 def _check_path_arg(value: object, name: str) -> None:

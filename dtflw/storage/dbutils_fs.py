@@ -18,6 +18,17 @@ def is_not_found(error: BaseException) -> bool:
 class DbutilsFsStorage(Storage):
     """A Storage whose metadata operations are `dbutils.fs` calls (one `ls` per question)."""
 
+    @classmethod
+    def __subclasshook__(cls, subclass: type) -> bool:
+        """Only real subclasses are DbutilsFsStorages.
+
+        `dtflw.storage.fs.FileStorageBase`, a subclass, claims every Storage (0.6.x checked
+        storages with `isinstance(x, FileStorageBase)`); ABCs would pass that claim on to here.
+        """
+        if cls is DbutilsFsStorage:
+            return DbutilsFsStorage in getattr(subclass, "__mro__", ())
+        return super().__subclasshook__(subclass)  # NotImplemented: the usual ABC rules
+
     def _ls(self, path: str) -> list[Any] | None:
         try:
             return list(self.dbutils.fs.ls(path))
