@@ -175,9 +175,9 @@ def _context(dbutils: Any = None) -> Any:
     return dbutils.notebook.entry_point.getDbutils().notebook().getContext()
 
 
-def run_notebook(path: str, timeout: int, arguments: dict[str, str]) -> str:
-    """`dbutils.notebook.run(path, timeout, arguments)` on the current runtime."""
-    notebook: _NotebookApi = get_dbutils().notebook
+def run_notebook(path: str, timeout: int, arguments: dict[str, str], dbutils: Any = None) -> str:
+    """`dbutils.notebook.run(path, timeout, arguments)` with `dbutils`, default the runtime's."""
+    notebook: _NotebookApi = (dbutils if dbutils is not None else get_dbutils()).notebook
     return notebook.run(path, timeout, arguments)
 
 

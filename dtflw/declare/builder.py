@@ -39,7 +39,7 @@ class NotebookBuilder:
         check_notebook_path(path)
         self._flow = flow
         self._path = path
-        self._abs_path = flow.ctx.notebook_abs_path(path)
+        self._abs_path_found: str | None = None  # resolved on first use (needs the driver's context)
         self._args: dict[str, str] = {}
         self._inputs: dict[str, InputSpec] = {}
         self._outputs: dict[str, OutputSpec] = {}
@@ -63,7 +63,9 @@ class NotebookBuilder:
     @property
     def abs_path(self) -> str:
         """The notebook's absolute workspace path."""
-        return self._abs_path
+        if self._abs_path_found is None:
+            self._abs_path_found = self._flow.ctx.notebook_abs_path(self._path)
+        return self._abs_path_found
 
     # ---- declarations ---------------------------------------------------------------------
     def args(self, args: Mapping[str, str]) -> NotebookBuilder:
@@ -124,6 +126,8 @@ class NotebookBuilder:
         if source_table is not None and source_table != "":
             check_name("Source table", source_table, self._path)
         ctx = self._flow.ctx
+        if file_path == "":
+            file_path = None  # as dtflw 0.6.x: an empty file_path means "resolve it"
         if file_path is not None:
             if not isinstance(file_path, str) or not file_path.strip():
                 raise FlowDefinitionError(
@@ -133,6 +137,10 @@ class NotebookBuilder:
         else:
             wanted = source_table or name
             pub = self._flow.catalog.resolve(wanted)
+            published = ctx.resolve_table(wanted, self._path) if pub is None else None
+            if published is not None:  # published on the context (ctx.publish_tables), not declared here
+                self._inputs[name] = InputSpec(name, published, source_table or None, bool(is_optional), None, True)
+                return self
             if pub is None and not is_optional:
                 known = ", ".join(sorted(self._flow.catalog.names())) or "none"
                 raise MissingInputError(
@@ -168,7 +176,7 @@ class NotebookBuilder:
             check_name("Alias", alias, self._path)
         ctx = self._flow.ctx
         if file_path is None:
-            path = ctx.storage.derive_table_path(ctx.project_path(self._abs_path), name)
+            path = ctx.storage.derive_table_path(ctx.project_path(self.abs_path), name)
         elif isinstance(file_path, str) and file_path.strip():
             path = _abs_on(ctx.storage, file_path)
         else:
@@ -196,8 +204,8 @@ class NotebookBuilder:
         return NotebookSpec(
             index=index,
             path=self._path,
-            abs_path=self._abs_path,
-            project_path=self._flow.ctx.project_path(self._abs_path),
+            abs_path=self.abs_path,
+            project_path=self._flow.ctx.project_path(self.abs_path),
             args=self._args,
             inputs=tuple(self._inputs.values()),
             outputs=tuple(self._outputs.values()),
@@ -242,7 +250,7 @@ class NotebookBuilder:
 
     def share_arguments(self) -> NotebookBuilder:
         """Make this notebook's widget values visible to it when it is opened by hand."""
-        self._flow.ctx.share_arguments(self._abs_path, self.build(-1).widget_values())
+        self._flow.ctx.share_arguments(self.abs_path, self.build(-1).widget_values())
         return self
 
     def show(self) -> None:
@@ -254,10 +262,6 @@ class NotebookBuilder:
         lines.append("Outputs:")
         lines += [f"\t'{name}': '{o.path}'" for name, o in self._outputs.items()]
         self._flow.ctx.display.show("\n".join(lines))
-
-
-# dtflw 0.6.x name of the builder.
-LazyNotebook = NotebookBuilder
 
 
 def _abs_on(storage: Storage, file_path: str) -> str:

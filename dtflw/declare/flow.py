@@ -233,7 +233,7 @@ class Flow:
             setattr(self, plugin.action_name, types.MethodType(plugin.act, self))
         elif isinstance(plugin, NotebookPluginBase):
             if plugin.action_name in self._notebook_plugins:
-                raise InvalidArgumentError(f"Notebook plugin '{plugin.action_name}' is already installed.")
+                raise InvalidArgumentError(f"Notebook plugin {plugin.action_name} is already installed.")
             self._notebook_plugins[plugin.action_name] = plugin
         else:
             raise InvalidArgumentError(
@@ -255,4 +255,6 @@ def init_flow(
     starts notebooks (default: `dbutils.notebook.run`); any object with
     `run(path, timeout_seconds, arguments) -> exit value` will do.
     """
-    return Flow(FlowContext(storage, spark=spark, dbutils=dbutils, logger=logger, runner=runner), name=name)
+    ctx = FlowContext(storage, spark=spark, dbutils=dbutils, logger=logger, runner=runner)
+    _ = ctx.dbutils  # find the runtime's dbutils now: without one, say so before anything is declared
+    return Flow(ctx, name=name)

@@ -30,12 +30,16 @@ class NotebookRunner(Protocol):
 
 @attrs.frozen
 class DbutilsRunner:
-    """Runs notebooks with `dbutils.notebook.run` — real, local (`LocalDbutils`) or fake."""
+    """Runs notebooks with `dbutils.notebook.run` — real, local (`LocalDbutils`) or fake.
 
-    dbutils: Any
+    Goes through `dtflw.databricks.run_notebook` (as dtflw 0.6.x did), with `dbutils` or, when
+    it is None, the runtime's dbutils found at call time.
+    """
+
+    dbutils: Any = None
 
     def run(self, path: str, timeout_seconds: int, arguments: dict[str, str]) -> str | None:
-        result: str | None = self.dbutils.notebook.run(path, timeout_seconds, arguments)
+        result: str | None = db.run_notebook(path, timeout_seconds, arguments, dbutils=self.dbutils)
         return result
 
 
@@ -62,9 +66,27 @@ class RunContext:
             )
         self.storage = storage
         self._spark = spark
-        self.dbutils = dbutils if dbutils is not None else (storage._dbutils or db.get_dbutils())
+        self._dbutils = dbutils
         self.logger = logger if logger is not None else Logger()
-        self.runner: NotebookRunner = runner if runner is not None else DbutilsRunner(self.dbutils)
+        self._runner = runner
+
+    @property
+    def dbutils(self) -> Any:
+        """The dbutils given, else the storage's, else the runtime's (looked up on first use)."""
+        if self._dbutils is None:
+            self._dbutils = self.storage._dbutils or db.get_dbutils()
+        return self._dbutils
+
+    @dbutils.setter
+    def dbutils(self, value: Any) -> None:
+        self._dbutils = value
+
+    @property
+    def runner(self) -> NotebookRunner:
+        """Starts notebooks: the runner given, else `dbutils.notebook.run` on this context's dbutils."""
+        if self._runner is None:
+            self._runner = DbutilsRunner(self._dbutils if self._dbutils is not None else self.storage._dbutils)
+        return self._runner
 
     @property
     def logger(self) -> LoggerBase:

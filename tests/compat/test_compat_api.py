@@ -192,3 +192,36 @@ def test_schema_assertions_as_in_0_6() -> None:
         assert_schema_compatible([("id", "int")], [("y", "string")])
     with pytest.raises(AssertionError, match=r"Additional columns were present in the table. Columns: \['x'\]"):
         assert_schema_compatible([("id", "int"), ("x", "string")], [("id", "int")], is_strict=True)
+
+
+def test_lazy_notebook_0_6_constructor_on_a_context(storage, dbutils) -> None:
+    ctx = FlowContext(storage, None, dbutils, DefaultLogger())
+    nb = LazyNotebook("ingest", ctx)
+    assert isinstance(nb, LazyNotebook) and nb.rel_path == "ingest"
+    assert nb.output("Orders").run() == "ingested"
+    assert ctx.resolve_table("Orders") == storage.get_abs_path("project/ingest/Orders.parquet")
+    clean = LazyNotebook("clean", ctx).input("Orders")  # resolved from the tables published on ctx
+    assert clean.get_inputs()["Orders"].abs_file_path == ctx.resolve_table("Orders")
+
+
+def test_a_context_finds_dbutils_only_when_it_needs_them(storage, dbutils) -> None:
+    ctx = FlowContext(storage, None, None, DefaultLogger())  # no runtime here: still fine (as 0.6.x)
+    with use_runtime(dbutils=dbutils):
+        assert ctx.dbutils is dbutils
+
+
+def test_notebook_runs_go_through_databricks_run_notebook(storage, dbutils) -> None:
+    from unittest.mock import patch
+
+    flow = init_flow(storage, dbutils=dbutils)
+    with patch("dtflw.databricks.run_notebook", return_value="patched") as run_notebook:
+        assert flow.notebook("side").args({"a": "1"}).timeout(30).run() == "patched"
+    assert run_notebook.call_args.args == ("side", 30, {"a": "1"})
+
+
+def test_empty_file_path_means_resolve_and_published_tables_resolve(storage, dbutils) -> None:
+    flow = init_flow(storage, dbutils=dbutils)
+    flow.ctx.publish_tables({"Manual": storage.get_abs_path("m.parquet")}, "elsewhere")
+    nb = flow.notebook("clean").input("Manual", file_path="")
+    assert nb.get_inputs()["Manual"].abs_file_path == storage.get_abs_path("m.parquet")
+    assert flow["Manual"] == storage.get_abs_path("m.parquet")
