@@ -303,3 +303,37 @@ def test_share_arguments_reaches_the_callee_opened_by_hand(local_flow, fake_dbut
     fake_dbutils.notebook.register("calc", callee)
     fake_dbutils.notebook.run("calc", 0, {})
     assert seen == {"year": "2022", "other": "", "Raw": f"{local_flow.ctx.storage.base_path}raw/x.csv"}
+
+
+@pytest.mark.parametrize("name", ["a\x00b", ".", "x" * 256, "tab\there"])
+def test_odd_table_names_are_refused(local_flow, name):
+    with pytest.raises(dtflw.FlowDefinitionError, match="Output name"):
+        local_flow.notebook("nb").output(name)
+
+
+@pytest.mark.parametrize("backoff", [float("nan"), float("inf"), -1, True])
+def test_backoff_must_be_finite(local_flow, backoff):
+    with pytest.raises(dtflw.FlowDefinitionError, match="backoff_seconds"):
+        local_flow.notebook("nb").retries(1, backoff)
+
+
+def test_timeout_fits_dbutils(local_flow):
+    local_flow.notebook("nb").timeout(2**31 - 1)
+    with pytest.raises(dtflw.FlowDefinitionError, match="32-bit"):
+        local_flow.notebook("nb").timeout(10**12)
+
+
+def test_relative_paths_stay_inside_the_storage(local_flow):
+    with pytest.raises(dtflw.FlowDefinitionError, match="leaves the storage"):
+        local_flow.notebook("nb").input("Raw", file_path="../../etc/passwd")
+    with pytest.raises(dtflw.FlowDefinitionError, match="leaves the storage"):
+        local_flow.notebook("nb").output("T", file_path="a/../../b")
+
+
+def test_a_storage_root_with_brackets_is_not_a_pattern(fake_dbutils, tmp_path, writes_outputs):
+    storage = LocalStorage(tmp_path / "data[1]")
+    flow = init_flow(storage, dbutils=fake_dbutils)
+    nb = flow.notebook("nb").output("T")  # declaring is fine; the storage itself still globs (issue #10)
+    assert nb.get_outputs()["T"].path.startswith(str(tmp_path / "data[1]"))
+    with pytest.raises(dtflw.FlowDefinitionError, match="must not be a pattern"):
+        flow.notebook("nb2").output("U", file_path="out/*")

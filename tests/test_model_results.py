@@ -73,3 +73,15 @@ def test_notebook_run_error_attempts_is_a_field() -> None:
 def test_results_are_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         run_result().results[0].status = RunStatus.FAILED  # type: ignore[misc]
+
+
+def test_flow_run_error_lists_at_most_twenty_notebooks_of_each_kind() -> None:
+    many = FlowRunResult(
+        "r2",
+        tuple(NotebookResult(f"f{i}", f"f{i}", RunStatus.FAILED, error="boom", index=i) for i in range(25))
+        + tuple(NotebookResult(f"b{i}", f"b{i}", RunStatus.UPSTREAM_FAILED, index=100 + i) for i in range(30)),
+    )
+    text = str(FlowRunError(many))
+    assert text.startswith("Flow run r2: 25 notebook(s) failed:") and "- 'f19': boom" in text
+    assert "'f20'" not in text and "... and 5 more (see .result)" in text
+    assert "b19 and 10 more." in text and "b20" not in text

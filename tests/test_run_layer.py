@@ -93,3 +93,43 @@ def test_run_options_reject_bad_values(options: dict[str, object], message: str)
 def test_nothing_to_run_is_a_definition_error(ctx: tuple[RunContext, ListRunner]) -> None:
     with pytest.raises(FlowDefinitionError, match="Nothing to run"):
         DagRun(ctx[0], [], RunOptions(), "empty")
+
+
+def test_scheduling_is_linear_and_order_is_cached(tmp_path: Path) -> None:
+    from dtflw.model.dag import build_dag, find_cycle, topological_order
+
+    storage = LocalStorage(tmp_path / "t")
+    specs = [spec(0, "n0", storage)] + [spec(i, f"n{i}", storage, upstream=i - 1) for i in range(1, 3000)]
+    dag = build_dag(specs)
+    assert dag.order == tuple(range(3000)) and dag.order is dag.order  # computed once
+    assert dag.downstream[0] == frozenset({1}) and dag.descendants([2990]) == set(range(2990, 3000))
+    reversed_chain = {i: frozenset({i + 1}) if i < 2999 else frozenset() for i in range(3000)}
+    assert topological_order(reversed_chain)[0] == 2999  # no recursion limit on long chains
+    assert find_cycle(reversed_chain) is None
+    reversed_chain[2999] = frozenset({0})
+    assert find_cycle(reversed_chain) is not None
+
+
+def test_a_notebook_reading_its_own_output_is_a_cycle(tmp_path: Path) -> None:
+    from dtflw.model.dag import build_dag
+
+    storage = LocalStorage(tmp_path / "t")
+    own = storage.get_abs_path("t0.parquet")
+    looped = NotebookSpec(
+        0,
+        "merge",
+        "/Users/u/p/merge",
+        "p/merge",
+        inputs=(InputSpec("Old", own, explicit=True),),
+        outputs=(OutputSpec("T0", own, "T0"),),
+    )
+    with pytest.raises(FlowDefinitionError, match="'merge' reads its own output"):
+        build_dag([looped])
+
+
+@pytest.mark.parametrize("option", ["only", "tags", "from_", "to"])
+def test_an_empty_selection_is_refused(option: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=rf"{option}=\[\] selects no notebook"):
+        RunOptions(**{option: []})  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="notebook pattern"):
+        RunOptions(**{option: [None]})  # type: ignore[arg-type]

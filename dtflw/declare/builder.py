@@ -7,6 +7,7 @@ its flow and executes it at once (dtflw 0.6.x semantics), `.add()` declares it f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInput
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
 from dtflw.storage.base import Storage, has_glob
+
+MAX_TIMEOUT_SECONDS = 2**31 - 1  # dbutils.notebook.run's timeout is a Java int
 
 
 class Declarations(Protocol):
@@ -86,9 +89,10 @@ class NotebookBuilder:
 
     def timeout(self, seconds: int) -> NotebookBuilder:
         """Seconds the callee may run; 0 means no limit."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_TIMEOUT_SECONDS:
             raise FlowDefinitionError(
-                f"Notebook '{self._path}': timeout must be a whole number of seconds >= 0, got {seconds!r}."
+                f"Notebook '{self._path}': timeout must be a whole number of seconds from 0 to "
+                f"{MAX_TIMEOUT_SECONDS} (dbutils.notebook.run takes a 32-bit int), got {seconds!r}."
             )
         self._timeout = seconds
         return self
@@ -97,7 +101,12 @@ class NotebookBuilder:
         """Retry a failed run up to `count` times, waiting `backoff_seconds` * attempt between."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise FlowDefinitionError(f"Notebook '{self._path}': retries must be an int >= 0, got {count!r}.")
-        if not isinstance(backoff_seconds, (int, float)) or backoff_seconds < 0:
+        if (
+            isinstance(backoff_seconds, bool)
+            or not isinstance(backoff_seconds, (int, float))
+            or not math.isfinite(backoff_seconds)
+            or backoff_seconds < 0
+        ):
             raise FlowDefinitionError(
                 f"Notebook '{self._path}': backoff_seconds must be >= 0, got {backoff_seconds!r}."
             )
@@ -133,7 +142,9 @@ class NotebookBuilder:
                 raise FlowDefinitionError(
                     f"Notebook '{self._path}': input '{name}' file_path must be a non-empty string, got {file_path!r}."
                 )
-            spec = InputSpec(name, _abs_on(ctx.storage, file_path), source_table or None, bool(is_optional), None, True)
+            spec = InputSpec(
+                name, _abs_on(ctx.storage, file_path, self._path), source_table or None, bool(is_optional), None, True
+            )
         else:
             wanted = source_table or name
             pub = self._flow.catalog.resolve(wanted)
@@ -178,12 +189,12 @@ class NotebookBuilder:
         if file_path is None:
             path = ctx.storage.derive_table_path(ctx.project_path(self.abs_path), name)
         elif isinstance(file_path, str) and file_path.strip():
-            path = _abs_on(ctx.storage, file_path)
+            path = _abs_on(ctx.storage, file_path, self._path)
         else:
             raise FlowDefinitionError(
                 f"Notebook '{self._path}': output '{name}' file_path must be a non-empty string, got {file_path!r}."
             )
-        if has_glob(path):
+        if has_glob(path[len(ctx.storage.base_path) :] if path.startswith(ctx.storage.base_path) else path):
             raise FlowDefinitionError(f"Notebook '{self._path}': output '{name}' path {path!r} must not be a pattern.")
         self._outputs[name] = OutputSpec(name, path, alias or name, to_schema(cols))
         return self
@@ -264,7 +275,15 @@ class NotebookBuilder:
         self._flow.ctx.display.show("\n".join(lines))
 
 
-def _abs_on(storage: Storage, file_path: str) -> str:
+def _abs_on(storage: Storage, file_path: str, notebook: str = "") -> str:
     """An absolute path on `storage`: kept when it already is one (a 0.6.x storage's own
-    `get_abs_path` may prefix the base path unconditionally), else made absolute."""
-    return file_path if storage.is_abs_path(file_path) else storage.get_abs_path(file_path)
+    `get_abs_path` may prefix the base path unconditionally), else made absolute. A relative
+    path must stay below the storage's base: `..` segments are refused."""
+    if storage.is_abs_path(file_path):
+        return file_path
+    if ".." in file_path.replace("\\", "/").split("/"):
+        raise FlowDefinitionError(
+            f"Notebook '{notebook}': file_path {file_path!r} leaves the storage with '..'; give a path below "
+            f"the storage base or an absolute path starting with {storage.base_path!r}."
+        )
+    return storage.get_abs_path(file_path)

@@ -7,8 +7,9 @@ definition errors before anything runs: cycles and two notebooks writing one pat
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -18,29 +19,31 @@ from dtflw.model.specs import NotebookSpec
 
 @attrs.frozen
 class Dag:
-    """Notebooks (by declaration index) and, for each, the indexes it waits for."""
+    """Notebooks (by declaration index) and, for each, the indexes it waits for.
+
+    `order` (an execution order, ties broken by declaration) and `downstream` are computed once
+    when the DAG is built, so schedulers and selections stay linear in notebooks + edges.
+    """
 
     specs: Mapping[int, NotebookSpec]
     upstream: Mapping[int, frozenset[int]]
     keys: Mapping[int, str]
+    order: tuple[int, ...] = attrs.field(init=False)
+    downstream: Mapping[int, frozenset[int]] = attrs.field(init=False)
 
-    @property
-    def order(self) -> list[int]:
-        """Declaration order, which is also a valid execution order when every edge points back."""
-        return topological_order(self.upstream)
-
-    def downstream(self) -> dict[int, set[int]]:
-        out: dict[int, set[int]] = {i: set() for i in self.specs}
+    def __attrs_post_init__(self) -> None:
+        down: dict[int, set[int]] = {i: set() for i in self.upstream}
         for node, ups in self.upstream.items():
             for up in ups:
-                out[up].add(node)
-        return out
+                down.setdefault(up, set()).add(node)
+        object.__setattr__(self, "downstream", {k: frozenset(v) for k, v in down.items()})
+        object.__setattr__(self, "order", tuple(topological_order(self.upstream)))
 
     def descendants(self, roots: Iterable[int]) -> set[int]:
-        return _closure(roots, self.downstream())
+        return _closure(roots, self.downstream)
 
     def ancestors(self, roots: Iterable[int]) -> set[int]:
-        return _closure(roots, {k: set(v) for k, v in self.upstream.items()})
+        return _closure(roots, self.upstream)
 
 
 def _closure(roots: Iterable[int], edges: Mapping[int, Iterable[int]]) -> set[int]:
@@ -85,7 +88,13 @@ def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
         for inp in spec.inputs:
             if inp.producer is not None and inp.producer in by_index:
                 ups.add(inp.producer)
-            elif inp.path in writers and writers[inp.path] != spec.index:
+            elif writers.get(inp.path) == spec.index:
+                raise FlowDefinitionError(
+                    f"Notebook '{spec.path}' reads its own output: input '{inp.name}' is '{inp.path}', which it "
+                    "also writes; a notebook cannot wait for itself (a cycle). Read the previous version from "
+                    "another path, or drop the input."
+                )
+            elif inp.path in writers:
                 ups.add(writers[inp.path])
         upstream[spec.index] = frozenset(ups)
     cycle = find_cycle(upstream)
@@ -96,39 +105,51 @@ def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
 
 
 def find_cycle(upstream: Mapping[int, Iterable[int]]) -> list[int] | None:
-    """One cycle as a list of nodes (first repeated at the end), or None."""
-    state: dict[int, int] = {}
-    path: list[int] = []
+    """One cycle as a list of nodes (first repeated at the end, in run order), or None.
 
-    def visit(node: int) -> list[int] | None:
-        state[node] = 1
-        path.append(node)
-        for up in sorted(upstream.get(node, ())):
-            if state.get(up) == 1:
-                return path[path.index(up) :] + [up]
-            if up not in state and (found := visit(up)):
-                return found
-        state[node] = 2
-        path.pop()
-        return None
-
-    for node in sorted(upstream):
-        if node not in state and (found := visit(node)):
-            return list(reversed(found))
+    Iterative depth-first search, so a chain of any length is fine.
+    """
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+    for root in sorted(upstream):
+        if root in state:
+            continue
+        path: list[int] = [root]
+        state[root] = 1
+        stack: list[Iterator[int]] = [iter(sorted(upstream.get(root, ())))]
+        while stack:
+            up = next(stack[-1], None)
+            if up is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(up) == 1:
+                return list(reversed(path[path.index(up) :] + [up]))
+            elif up not in state:
+                state[up] = 1
+                path.append(up)
+                stack.append(iter(sorted(upstream.get(up, ()))))
     return None
 
 
 def topological_order(upstream: Mapping[int, Iterable[int]]) -> list[int]:
-    """Nodes ordered so each comes after everything it waits for (ties: declaration order)."""
-    done: set[int] = set()
+    """Nodes ordered so each comes after everything it waits for (ties: declaration order).
+
+    Kahn's algorithm with a heap: O((nodes + edges) log nodes).
+    """
+    waiting = {node: len(set(ups)) for node, ups in upstream.items()}
+    down: dict[int, list[int]] = {}
+    for node, ups in upstream.items():
+        for up in set(ups):
+            down.setdefault(up, []).append(node)
+    ready = [node for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
     order: list[int] = []
-    remaining = sorted(upstream)
-    while remaining:
-        ready = [n for n in remaining if set(upstream[n]) <= done]
-        if not ready:
-            raise FlowDefinitionError("The notebooks form a cycle.")
-        for n in ready:
-            done.add(n)
-            order.append(n)
-        remaining = [n for n in remaining if n not in done]
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for child in down.get(node, ()):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+    if len(order) != len(waiting):
+        raise FlowDefinitionError("The notebooks form a cycle.")
     return order

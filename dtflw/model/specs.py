@@ -16,7 +16,8 @@ import attrs
 from dtflw.errors import FlowDefinitionError
 from dtflw.model.schema import Schema
 
-_BAD_NAME = re.compile(r"[\s/\\]")
+_BAD_NAME = re.compile(r"[\s/\\\x00-\x1f\x7f]")
+MAX_NAME_LENGTH = 255
 
 
 def check_name(kind: str, name: Any, notebook: str | None = None) -> str:
@@ -24,9 +25,14 @@ def check_name(kind: str, name: Any, notebook: str | None = None) -> str:
     where = f"Notebook '{notebook}': " if notebook else ""
     if not isinstance(name, str) or name == "":
         raise FlowDefinitionError(f"{where}{kind} name must be a non-empty string, got {name!r}.")
-    if _BAD_NAME.search(name) or ".." in name:
+    if _BAD_NAME.search(name) or ".." in name or name == ".":
         raise FlowDefinitionError(
-            f"{where}{kind} name {name!r} is invalid: it must not contain whitespace, '/', '\\' or '..'."
+            f"{where}{kind} name {name!r} is invalid: it must not be '.' nor contain whitespace, control "
+            "characters, '/', '\\' or '..'."
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise FlowDefinitionError(
+            f"{where}{kind} name {name[:40]!r}... has {len(name)} characters; at most {MAX_NAME_LENGTH} are allowed."
         )
     return name
 

@@ -24,8 +24,12 @@ def _check_workers(_instance: object, _attribute: object, value: object) -> None
 def _check_patterns(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None or isinstance(value, str):
         return
-    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) and v for v in value):
         raise InvalidArgumentError(f"{attribute.name} must be a notebook pattern or a list of them, got {value!r}.")
+    if not value:
+        raise InvalidArgumentError(
+            f"{attribute.name}=[] selects no notebook; leave {attribute.name} out (None) to select all."
+        )
 
 
 def _check_force(_instance: object, attribute: attrs.Attribute[Force], value: object) -> None:
