@@ -138,19 +138,30 @@ class _RunOutcome(Protocol):
     def __getitem__(self, notebook: str) -> _NotebookOutcome: ...
 
 
+_LISTED = 20  # notebooks named in a FlowRunError message; `.result` has them all
+
+
 class FlowRunError(DtflwError):
     """Some notebooks of a flow run failed; `.result` (a FlowRunResult) has every notebook's outcome."""
 
     def __init__(self, result: _RunOutcome) -> None:
         self.result = result
-        lines = [f"- '{r.notebook}': {r.error}" for r in result.failed]
+        failed = list(result.failed)
+        lines = [f"- '{r.notebook}': {r.error}" for r in failed[:_LISTED]]
+        if len(failed) > _LISTED:
+            lines.append(f"- ... and {len(failed) - _LISTED} more (see .result)")
         blocked = [r.notebook for r in result.upstream_failed]
-        tail = f"\nNot run because an upstream notebook failed: {', '.join(blocked)}." if blocked else ""
-        super().__init__(f"Flow run {result.run_id}: {len(lines)} notebook(s) failed:\n" + "\n".join(lines) + tail)
+        shown = ", ".join(blocked[:_LISTED]) + (f" and {len(blocked) - _LISTED} more" if len(blocked) > _LISTED else "")
+        tail = f"\nNot run because an upstream notebook failed: {shown}." if blocked else ""
+        super().__init__(f"Flow run {result.run_id}: {len(failed)} notebook(s) failed:\n" + "\n".join(lines) + tail)
 
 
 class StorageError(DtflwError):
     """A storage backend could not answer (bad path, unknown scheme, backend failure)."""
+
+
+class HistoryError(DtflwError):
+    """Run history asked for something it cannot give: a malformed run id, or a run whose records are unreadable."""
 
 
 class RuntimeNotAvailableError(DtflwError):

@@ -9,6 +9,7 @@ Each notebook goes through `run.step`; `lazy="auto"` compares fingerprints with 
 from __future__ import annotations
 
 import contextvars
+import heapq
 import threading
 import time
 from collections.abc import Sequence
@@ -150,23 +151,36 @@ class DagRun:
         self.ctx.logger.log(
             f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time"
         )
-        waiting = {i: set(self.dag.upstream[i]) & self.selected for i in self.dag.order if i in self.selected}
+        # Each selected notebook counts the selected upstream notebooks it still waits for; a
+        # finished notebook releases its children, so scheduling is linear in notebooks + edges.
+        position = {index: n for n, index in enumerate(self.dag.order)}
+        waits_for = {i: len(self.dag.upstream[i] & self.selected) for i in self.dag.order if i in self.selected}
+        ready = [(position[i], i) for i, count in waits_for.items() if count == 0]
+        heapq.heapify(ready)
+
+        def finish(index: int, result: NotebookResult) -> None:
+            self._finish(index, result)
+            for child in self.dag.downstream.get(index, ()):
+                if child in waits_for:
+                    waits_for[child] -= 1
+                    if waits_for[child] == 0:
+                        heapq.heappush(ready, (position[child], child))
+
         running: dict[Future[NotebookResult], int] = {}
         with ThreadPoolExecutor(max_workers=self.options.max_workers, thread_name_prefix="dtflw") as pool:
-            while waiting or running:
-                for index in [i for i, ups in waiting.items() if not ups - set(self.results)]:
-                    del waiting[index]
+            while ready or running:
+                while ready:
+                    _, index = heapq.heappop(ready)
                     blocked = [u for u in self.dag.upstream[index] & self.selected if self.results[u].status.is_failure]
                     if blocked:
-                        self._finish(index, self._upstream_failed(index, blocked))
+                        finish(index, self._upstream_failed(index, sorted(blocked)))
                         continue
                     context = contextvars.copy_context()
                     running[pool.submit(context.run, self._run_node, index)] = index
-                if not running:
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._finish(running.pop(future), future.result())
+                if running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        finish(running.pop(future), future.result())
         result = FlowRunResult(self.run_id, tuple(self.results[i] for i in self.dag.order if i in self.results))
         self._save_history()
         self._emit(FlowEventName.FLOW_END, result=result)
