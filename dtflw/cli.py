@@ -192,14 +192,20 @@ def history_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     from dtflw.local.report import write_report
     from dtflw.local.summary import failure_summary
+    from dtflw.redaction import mask_secret_patterns
 
     runtime = _runtime(args, progress=not args.quiet)
     status = 0
     exit_value = ""
+
+    def redact(text: str) -> str:  # the run's fetched secrets, in any common encoding
+        known = runtime.dbutils.redactor.redact(text) if runtime.dbutils is not None else text
+        return mask_secret_patterns(known)
+
     try:
         exit_value = runtime.run_notebook(args.notebook, _pairs(args.param, "-p"), timeout_seconds=args.timeout)
     except DtflwError as error:
-        print(failure_summary(runtime.records, error, args.notebook), file=sys.stderr)
+        print(failure_summary(runtime.records, error, args.notebook, redact), file=sys.stderr)
         status = 1
     finally:
         if args.report:
@@ -207,7 +213,7 @@ def run_command(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"[dtflw] report: {Path(index).resolve()}", file=sys.stderr)
     if status == 0 and exit_value:
-        print(exit_value)
+        print(redact(exit_value))
     return status
 
 

@@ -133,3 +133,16 @@ def test_an_empty_selection_is_refused(option: str) -> None:
         RunOptions(**{option: []})  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="notebook pattern"):
         RunOptions(**{option: [None]})  # type: ignore[arg-type]
+
+
+def test_an_eager_timeout_raises_notebook_timeout_error_with_no_raw_context(tmp_path: Path) -> None:
+    import time as _time
+
+    from dtflw import NotebookTimeoutError
+
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    dbutils.notebook.register("slow", lambda args: _time.sleep(2))
+    flow = init_flow(LocalStorage(tmp_path / "t"), dbutils=dbutils)
+    with pytest.raises(NotebookTimeoutError, match="timed out after 1 seconds") as caught:
+        flow.notebook("slow").timeout(1).run()
+    assert caught.value.__context__ is None and caught.value.status == "CANCELED"

@@ -213,10 +213,12 @@ class Flow:
 
     def to_job(self, name: str, **options: Any) -> dict[str, Any]:
         """A Databricks Jobs API 2.1 job settings document with one task per declared notebook."""
+        options.setdefault("redact", self._ctx.redact_text)  # fetched secrets never reach an export
         return job_settings(self._specs, name, **options)
 
     def to_bundle_yaml(self, name: str, **options: Any) -> str:
         """The same job as an Asset Bundle `resources.jobs` YAML document."""
+        options.setdefault("redact", self._ctx.redact_text)
         return bundle_yaml(self._specs, name, **options)
 
     def outcome(self, spec: NotebookSpec) -> RunOutcome | None:

@@ -29,6 +29,7 @@ from dtflw.emulated.secrets import Redactor, Secrets
 from dtflw.emulated.task_values import TaskValues
 from dtflw.emulated.widgets import Widgets
 from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
+from dtflw.redaction import redact_args, redact_exception
 from dtflw.scoped import scoped
 
 #: A fake notebook: gets the run's arguments, returns the exit value (``None`` means ``""``).
@@ -116,13 +117,16 @@ class EmulatedNotebook:
         resolved = resolve_workspace_path(path, self._owner._frame().notebook_path)
         handler = self._lookup(path, resolved, args)
         frame = _Frame(resolved, Widgets(args), self._owner._next_run_id())
+        failure: tuple[NotebookRunError, BaseException] | None = None
         try:
             outcome = self._invoke(handler, frame, args, timeout)
         except NotebookExit as exit_:
             return exit_.value
         except Exception as error:
-            message = self._owner.redactor.redact(f"{type(error).__name__}: {error}")
-            raise NotebookRunError(resolved, message, self._redacted(args)) from error
+            failure = self._failure(resolved, error, args)
+        if failure is not None:
+            # Raised outside the handler so `__context__` does not keep the unredacted original.
+            raise failure[0] from failure[1]
         if outcome is None:
             raise NotebookTimeoutError(resolved, timeout, self._redacted(args))
         return "" if outcome.value is None else str(outcome.value)
@@ -199,10 +203,20 @@ class EmulatedNotebook:
         except BaseException as error:  # re-raised in the caller's thread
             outcome.error = error
 
-    def _redacted(self, args: Mapping[str, str]) -> dict[str, str]:
-        """Arguments with fetched secret values hidden (they go into error messages)."""
+    def _failure(
+        self, resolved: str, error: Exception, args: Mapping[str, str]
+    ) -> tuple[NotebookRunError, BaseException]:
+        """The `NotebookRunError` for a failed handler and its cause, both free of secrets.
+
+        The cause is the handler's exception with its whole chain redacted (`redact_exception`).
+        """
         redact = self._owner.redactor.redact
-        return {key: redact(value) for key, value in args.items()}
+        message = redact(f"{type(error).__name__}: {error}")
+        return NotebookRunError(resolved, message, self._redacted(args)), redact_exception(error, redact)
+
+    def _redacted(self, args: Mapping[str, str]) -> dict[str, str]:
+        """Arguments with secret-looking names and values and fetched secret values hidden."""
+        return redact_args(args, self._owner)
 
 
 class EmulatedJobs:

@@ -7,7 +7,9 @@ type checks, ``ExecutionError`` carrying ``java.io.FileNotFoundException`` text,
 from __future__ import annotations
 
 import enum
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -104,10 +106,19 @@ class EmulatedFs:
     def ls(self, path: str | _Unset = _UNSET, *, dir: str | _Unset = _UNSET) -> list[FileInfo]:
         """List a directory sorted by name; a file lists as itself."""
         location = self._existing("ls", _pick("path", path, "dir", dir))
-        if not location.local.is_dir():
-            return [_file_info(location.qualified, location.local)]
-        entries = sorted(location.local.iterdir(), key=lambda p: p.name)
-        return [_file_info(join_uri(location.qualified, p.name), p) for p in entries]
+        try:
+            if not location.local.is_dir():
+                return [_file_info(location.qualified, location.local)]
+            entries = sorted(location.local.iterdir(), key=lambda p: p.name)
+        except (FileNotFoundError, NotADirectoryError):  # removed meanwhile by a concurrent delete
+            raise ExecutionError.file_not_found("ls", _shown(location)) from None
+        found = []
+        for entry in entries:
+            try:
+                found.append(_file_info(join_uri(location.qualified, entry.name), entry))
+            except FileNotFoundError:
+                continue  # removed between listing and stat by a concurrent delete
+        return found
 
     def head(
         self,
@@ -136,7 +147,7 @@ class EmulatedFs:
         location = self._locate(dir)
         if location.local.exists() and not location.local.is_dir():
             raise ExecutionError.already_exists("mkdirs", _shown(location))
-        _run_io("mkdirs", lambda: location.local.mkdir(parents=True, exist_ok=True))
+        _run_io("mkdirs", lambda: _mkdirs(location.local))
         return True
 
     def put(self, file: str, contents: str, overwrite: bool = False) -> bool:
@@ -163,15 +174,35 @@ class EmulatedFs:
             return False
         if target in self._roots():
             raise ExecutionError.io_error("rm", f"Refusing to delete the root {_shown(location)}")
-        if target.is_dir() and not target.is_symlink():
-            if any(target.iterdir()) and not recurse:
-                raise ExecutionError.io_error(
-                    "rm",
-                    f"Cannot delete non-empty directory {_shown(location)}; use recurse=True",
-                )
-            _run_io("rm", lambda: shutil.rmtree(target))
-        else:
-            _run_io("rm", target.unlink)
+        try:
+            if target.is_file() or target.is_symlink():
+                try:
+                    _run_io("rm", target.unlink)
+                    return True
+                except ExecutionError as error:
+                    if not isinstance(error.__cause__, IsADirectoryError):
+                        raise  # else it became a folder meanwhile: delete it as one
+            if target.is_dir() and not target.is_symlink():
+                if not recurse:
+                    try:
+                        target.rmdir()  # atomic: a folder that is not empty stays
+                    except OSError as error:
+                        if isinstance(error, FileNotFoundError):
+                            raise
+                        raise ExecutionError.io_error(
+                            "rm",
+                            f"Cannot delete non-empty directory {_shown(location)}; use recurse=True",
+                        ) from error
+                else:
+                    _run_io("rm", lambda: _rmtree(target))
+            else:
+                _run_io("rm", target.unlink)
+        except FileNotFoundError:
+            return False  # removed meanwhile by someone else, as Hadoop's delete answers
+        except ExecutionError as error:
+            if isinstance(error.__cause__, FileNotFoundError):
+                return False
+            raise
         return True
 
     def cp(
@@ -265,9 +296,46 @@ def _run_io(operation: str, action: Callable[[], object]) -> None:
 
 
 def _write(target: Path, data: bytes) -> None:
-    """Write bytes, creating parent folders like Hadoop's ``create``."""
+    """Write bytes, creating parent folders like Hadoop's ``create``.
+
+    The bytes go to a temporary file that then replaces ``target``, so a reader never sees a
+    half-written file and a failed write leaves the old content (DBFS ``put`` is one request).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.put-tmp"
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _mkdirs(path: Path) -> None:
+    """``mkdir -p`` that tolerates a parent removed meanwhile by a concurrent delete."""
+    for _ in range(5):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        except (FileNotFoundError, FileExistsError):
+            if path.is_dir():
+                return
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def _rmtree(path: Path) -> None:
+    """``shutil.rmtree`` that tolerates entries removed meanwhile by someone else."""
+    for _ in range(20):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            if not path.exists():
+                return
+        except OSError:  # an entry was added, or the folder replaced, meanwhile: go again
+            if not path.exists():
+                return
+    shutil.rmtree(path)
 
 
 def _file_target(source: Path, dest: Path) -> Path:

@@ -2,13 +2,23 @@
 
 Databricks replaces printed secret values with ``[REDACTED]``; dtflw uses the redactor on its own
 logs, errors and run history. Secret values never appear in any ``repr``.
+
+Each registered value is also redacted in its common encodings (``secret_variants``), computed once
+when the value is registered: as written by ``repr()``/``ascii()`` (either quote escaped), by
+``json.dumps`` (with and without ``ensure_ascii``), HTML-escaped, URL-quoted (``quote`` with and
+without ``/`` kept, ``quote_plus``, percent escapes in either case), and base64 (standard and
+URL-safe, with or without ``=`` padding; values of 6+ bytes also inside longer base64 text).
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
+import html
+import json
 import re
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -33,12 +43,85 @@ class SecretScope(NamedTuple):
         return self.name
 
 
+#: Values shorter than this are redacted as written only: their base64 forms are too short to be
+#: told from ordinary text.
+MIN_ENCODED_LENGTH = 4
+#: Values of at least this many bytes are also found inside longer base64 text (any alignment).
+MIN_EMBEDDED_BASE64_BYTES = 6
+
+
+def _quoted_forms(value: str) -> set[str]:
+    """How ``value`` looks inside a Python ``repr``/``ascii`` or JSON string literal."""
+    return {
+        repr(value)[1:-1],
+        ascii(value)[1:-1],
+        # inside a repr that had to escape single quotes (the text held both kinds of quote)
+        repr(value + "'\"")[1:-4],
+        ascii(value + "'\"")[1:-4],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """``value`` escaped once or twice (a repr inside a JSON log line or report cell)."""
+    forms = _quoted_forms(value) | {
+        repr(value.encode("utf-8"))[2:-1],
+        html.escape(value),
+        html.escape(value, quote=False),
+    }
+    for form in list(forms):
+        forms |= _quoted_forms(form)
+    return forms
+
+
+def _url_forms(value: str) -> set[str]:
+    forms = {
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote(value),
+        urllib.parse.quote_plus(value),
+        urllib.parse.quote_plus(value, safe="/"),
+    }
+    return forms | {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in forms}
+
+
+def _base64_forms(value: str) -> set[str]:
+    data = value.encode("utf-8")
+    forms: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(data).decode("ascii")
+        forms |= {whole, whole.rstrip("=")}
+        if len(data) >= MIN_EMBEDDED_BASE64_BYTES:
+            # Inside longer base64 text the value starts at a byte offset of 0, 1 or 2 modulo 3;
+            # the characters made of its bits only are the same whatever surrounds it.
+            for offset in range(3):
+                encoded = encode(b"\0" * offset + data).decode("ascii")
+                first = -(-offset * 8 // 6)  # first character not mixing in preceding bits
+                last = (offset + len(data)) * 8 // 6  # characters made entirely of the value's bits
+                forms.add(encoded[first:last])
+    return forms
+
+
+def secret_variants(value: str) -> set[str]:
+    """``value`` and the ways it is commonly written into text (see the module docstring)."""
+    if not value:
+        return set()
+    variants = {value} | _escaped_forms(value)
+    if len(value) >= MIN_ENCODED_LENGTH:
+        variants |= _url_forms(value) | _base64_forms(value)
+    return {v for v in variants if v}
+
+
 class Redactor:
-    """Thread-safe set of secret values that ``redact`` replaces with ``[REDACTED]``."""
+    """Thread-safe set of secret values that ``redact`` replaces with ``[REDACTED]``.
+
+    ``redact`` also replaces each value's common encodings (``secret_variants``).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
+        self._variants: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
 
     def __repr__(self) -> str:
@@ -55,20 +138,25 @@ class Redactor:
         if not value:
             return
         with self._lock:
-            if value not in self._values:
-                self._values.add(value)
+            if value in self._values:
+                return
+        variants = secret_variants(value)  # computed once, outside the lock
+        with self._lock:
+            self._values.add(value)
+            if not variants <= self._variants:
+                self._variants |= variants
                 self._pattern = None
 
     def redact(self, text: str) -> str:
-        """``text`` with every registered value replaced by ``[REDACTED]``, longest first."""
+        """``text`` with every registered value (and its encodings) replaced by ``[REDACTED]``, longest first."""
         pattern = self._compiled()
         return text if pattern is None else pattern.sub(REDACTED, text)
 
     def _compiled(self) -> re.Pattern[str] | None:
         """One alternation, longest first, so one pass never re-matches inside a replacement."""
         with self._lock:
-            if self._pattern is None and self._values:
-                ordered = sorted(self._values, key=lambda v: (-len(v), v))
+            if self._pattern is None and self._variants:
+                ordered = sorted(self._variants, key=lambda v: (-len(v), v))
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
             return self._pattern
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError
 from dtflw.model.dag import Dag, build_dag
 from dtflw.model.specs import NotebookSpec
-from dtflw.redaction import REDACTED, is_secret_name
+from dtflw.redaction import REDACTED, is_secret_name, looks_secret_value
 
 _log = logging.getLogger("dtflw")
 
@@ -36,6 +36,7 @@ def job_settings(
     tags: Mapping[str, str] | None = None,
     email_on_failure: Sequence[str] = (),
     notebook_path_prefix: str = "",
+    redact: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """A Jobs API 2.1 job settings document (`jobs/create` body) with one task per notebook.
 
@@ -54,7 +55,11 @@ def job_settings(
     Secrets: an argument (or job parameter) whose name looks secret (`is_secret_name`) is
     exported as "[REDACTED]" and a warning is logged. A job definition is stored in plain text
     and `base_parameters` cannot reference secret scopes, so the only safe export is none; the
-    notebook should read the value itself with `dbutils.secrets.get(scope, key)`.
+    notebook should read the value itself with `dbutils.secrets.get(scope, key)`. So is a value
+    shaped like a credential (`looks_secret_value`: a connection string with a key or password,
+    a SAS token...), whatever its name; and with `redact` (the flow's `redact_text`, which knows
+    the secret values fetched through the runtime's dbutils) every value is passed through it, so
+    a fetched secret handed over under an innocent name is exported as "[REDACTED]" too.
     """
     _check_specs(specs)
     check_text("Job name", name)
@@ -65,17 +70,19 @@ def job_settings(
     if tags:
         doc["tags"] = _check_tags(tags)
     if parameters:
-        doc["parameters"] = _job_parameters(parameters)
+        doc["parameters"] = _job_parameters(parameters, redact)
     if cluster is not None:
         doc["job_clusters"] = [{"job_cluster_key": job_cluster_key, "new_cluster": _plain(cluster, "cluster")}]
-    doc["tasks"] = [_task(dag, index, compute, prefix) for index in dag.order]
+    doc["tasks"] = [_task(dag, index, compute, prefix, redact) for index in dag.order]
     emails = _check_emails(email_on_failure)
     if emails:
         doc["email_notifications"] = {"on_failure": emails}
     return doc
 
 
-def _task(dag: Dag, index: int, compute: Mapping[str, str], prefix: str) -> dict[str, Any]:
+def _task(
+    dag: Dag, index: int, compute: Mapping[str, str], prefix: str, redact: Callable[[str], str] | None
+) -> dict[str, Any]:
     """One notebook task: key, dependencies, compute, notebook and retry/timeout settings."""
     spec = dag.specs[index]
     task: dict[str, Any] = {"task_key": _check_task_key(dag.keys[index], spec)}
@@ -84,7 +91,7 @@ def _task(dag: Dag, index: int, compute: Mapping[str, str], prefix: str) -> dict
         task["depends_on"] = [{"task_key": dag.keys[up]} for up in ups]
         task["run_if"] = "ALL_SUCCESS"
     task.update(compute)
-    task["notebook_task"] = _notebook_task(spec, prefix)
+    task["notebook_task"] = _notebook_task(spec, prefix, redact)
     task["max_retries"] = spec.retries
     if spec.retries:
         task["min_retry_interval_millis"] = int(spec.retry_backoff_seconds * 1000)
@@ -93,7 +100,7 @@ def _task(dag: Dag, index: int, compute: Mapping[str, str], prefix: str) -> dict
     return task
 
 
-def _notebook_task(spec: NotebookSpec, prefix: str) -> dict[str, Any]:
+def _notebook_task(spec: NotebookSpec, prefix: str, redact: Callable[[str], str] | None) -> dict[str, Any]:
     """The notebook to run (absolute workspace path) and its widget values."""
     if not spec.abs_path.startswith("/"):
         raise FlowDefinitionError(
@@ -101,25 +108,38 @@ def _notebook_task(spec: NotebookSpec, prefix: str) -> dict[str, Any]:
         )
     path = spec.abs_path if not prefix or spec.abs_path.startswith(prefix + "/") else prefix + spec.abs_path
     task: dict[str, Any] = {"notebook_path": path, "source": "WORKSPACE"}
-    values = _redact(spec.widget_values(), set(spec.args), f"notebook '{spec.path}'")
+    values = _redact(spec.widget_values(), set(spec.args), f"notebook '{spec.path}'", redact)
     if values:
         task["base_parameters"] = values
     return task
 
 
-def _redact(values: Mapping[str, str], candidates: set[str], where: str) -> dict[str, str]:
-    """`values` with secret-looking names among `candidates` replaced by "[REDACTED]" (warned)."""
+def _redact(
+    values: Mapping[str, str], candidates: set[str], where: str, redact: Callable[[str], str] | None = None
+) -> dict[str, str]:
+    """`values` with secret-looking names among `candidates`, credential-shaped values and (with
+    `redact`) known secret values replaced by "[REDACTED]" (warned)."""
     out = dict(values)
-    for name in sorted(candidates):
-        if is_secret_name(name) and out.get(name) != REDACTED:
-            out[name] = REDACTED
-            _log.warning(
-                "Job export: %s argument '%s' looks secret; exported as %s. Read it in the notebook "
-                "with dbutils.secrets.get(scope, key) instead of passing it as a parameter.",
-                where,
-                name,
-                REDACTED,
-            )
+    for name in sorted(out):
+        value = out[name]
+        if value == REDACTED:
+            continue
+        if name in candidates and is_secret_name(name):
+            out[name], why = REDACTED, "its name looks secret"
+        elif looks_secret_value(value):
+            out[name], why = REDACTED, "its value looks like a credential"
+        elif redact is not None and redact(value) != value:
+            out[name], why = REDACTED, "its value holds a secret"
+        else:
+            continue
+        _log.warning(
+            "Job export: %s argument '%s' looks secret (%s); exported as %s. Read it in the notebook "
+            "with dbutils.secrets.get(scope, key) instead of passing it as a parameter.",
+            where,
+            name,
+            why,
+            REDACTED,
+        )
     return out
 
 
@@ -142,7 +162,7 @@ def _compute(
     return {}
 
 
-def _job_parameters(parameters: Mapping[str, str]) -> list[dict[str, str]]:
+def _job_parameters(parameters: Mapping[str, str], redact: Callable[[str], str] | None = None) -> list[dict[str, str]]:
     """Job-level parameters as `[{name, default}]`, secret-looking ones redacted."""
     if not isinstance(parameters, Mapping):
         raise InvalidArgumentError(f"parameters must be a dict of str to str, got {type(parameters).__name__}.")
@@ -151,7 +171,7 @@ def _job_parameters(parameters: Mapping[str, str]) -> list[dict[str, str]]:
             raise InvalidArgumentError(
                 f"parameters must map non-empty names to strings, got {key!r}: {type(value).__name__}."
             )
-    safe = _redact(parameters, set(parameters), "job parameter")
+    safe = _redact(parameters, set(parameters), "job parameter", redact)
     return [{"name": key, "default": value} for key, value in safe.items()]
 
 

@@ -28,6 +28,21 @@ from dtflw.scoped import scoped
 
 _current_cell: contextvars.ContextVar[CellRecord | None] = contextvars.ContextVar("dtflw_cell", default=None)
 _current_buffer: contextvars.ContextVar[Any] = contextvars.ContextVar("dtflw_cell_buffer", default=None)
+# The running notebook's secret redactor: every output kept for the report or echoed passes it.
+_redact: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar("dtflw_redact", default=None)
+
+
+def redactor_of(dbutils: Any) -> Callable[[str], str]:
+    """`dbutils.redactor.redact`, or the identity for a dbutils without one."""
+    redactor = getattr(dbutils, "redactor", None)
+    return redactor.redact if redactor is not None else (lambda text: text)
+
+
+def redact_output(output: Output, redact: Callable[[str], str]) -> Output:
+    """`output` with its text and every string in its data redacted."""
+    data = {k: redact(v) if isinstance(v, str) else v for k, v in output.data.items()}
+    return Output(output.kind, redact(output.text), data)
+
 
 SPARK_GLOBALS = ("spark", "sc", "sqlContext", "sql", "table", "udf")
 
@@ -84,6 +99,9 @@ def new_namespace(env: ExecEnv) -> NotebookNamespace:
 
 # ---- display ---------------------------------------------------------------------------------
 def _emit(output: Output) -> None:
+    redact = _redact.get()
+    if redact is not None:
+        output = redact_output(output, redact)
     cell = _current_cell.get()
     if cell is None:
         print(output.text)
@@ -149,11 +167,15 @@ def _text_table(names: list[str], rows: list[list[str]]) -> str:
 
 # ---- cells -----------------------------------------------------------------------------------
 def execute_notebook(nb: Notebook, file: Path, ns: NotebookNamespace, env: ExecEnv, record: NotebookRecord) -> None:
-    """Run every cell in order; a failing cell is recorded (with traceback) and re-raised."""
-    for cell in nb.cells:
-        cell_record = CellRecord(cell)
-        record.cells.append(cell_record)
-        _run_recorded(cell, cell_record, file, ns, env, record)
+    """Run every cell in order; a failing cell is recorded (with traceback) and re-raised.
+
+    Everything recorded (displays, errors, tracebacks) is redacted with `env.dbutils`' redactor.
+    """
+    with scoped(_redact, redactor_of(env.dbutils)):
+        for cell in nb.cells:
+            cell_record = CellRecord(cell)
+            record.cells.append(cell_record)
+            _run_recorded(cell, cell_record, file, ns, env, record)
 
 
 def _run_recorded(
@@ -181,8 +203,10 @@ def _record_error(
 ) -> None:
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if f.filename == str(file)]
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    cell_record.outputs.append(Output("error", text, {"ename": type(error).__name__, "evalue": str(error)}))
+    redact = _redact.get() or (lambda text: text)
+    text = redact("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    evalue = redact(str(error))
+    cell_record.outputs.append(Output("error", text, {"ename": type(error).__name__, "evalue": evalue}))
     if record.error_cell is None:
         record.error_cell = cell.index
         record.error_line = own[-1].lineno if own else cell.first_line

@@ -15,9 +15,11 @@ import os
 import posixpath
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 import dtflw.databricks as db
 from dtflw.emulated.dbutils import EmulatedDbutils, EmulatedNotebook, Handler
@@ -25,7 +27,7 @@ from dtflw.emulated.errors import NotebookExit
 from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.errors import InvalidArgumentError, NotebookRunError
 from dtflw.local.capture import echoing, real_stderr, routing_installed
-from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace
+from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace, redact_output
 from dtflw.local.records import NotebookRecord, NotebookStatus
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
 from dtflw.scoped import scoped
@@ -166,8 +168,24 @@ class LocalRuntime:
             self.workspace_dir = f"/Users/{self.user}/{entry.parent.name}"
         ws_path = posixpath.join(self.workspace_dir, entry.stem)
         self.dbutils = LocalDbutils(self, self.path_map, user=self.user, notebook_path=ws_path, secrets=self._secrets)
-        with self._activated(entry.parent):
-            return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
+        try:
+            with self._activated(entry.parent):
+                return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
+        finally:
+            self.redact_records()
+
+    def redact_records(self) -> None:
+        """Redact every record with all secrets fetched by the end of the run.
+
+        Outputs are redacted as they are recorded; this catches values recorded before the
+        secret was fetched (a parent's output, a value read elsewhere) and cell sources.
+        """
+        if self.dbutils is None:
+            return
+        redact = self.dbutils.redactor.redact
+        with self._records_lock:
+            for record in self.records:
+                redact_record(record, redact)
 
     def declare_flows(self, path: str | os.PathLike[str], params: Mapping[str, str] | None = None) -> list[Flow]:
         """Run a driver in declare-only mode and return the flows it declared (nothing executes).
@@ -236,7 +254,7 @@ class LocalRuntime:
             with scoped(_current_record, record), echoing(parent is None and self.echo):
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
-            record.exit_value = exit_.value
+            record.exit_value = self.dbutils.redactor.redact(exit_.value)
             record.finish(NotebookStatus.SUCCEEDED)
             self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
             raise
@@ -316,6 +334,21 @@ class LocalRuntime:
     def _progress(self, message: str) -> None:
         if self.progress:
             print(f"[dtflw] {message}", file=real_stderr(), flush=True)
+
+
+def redact_record(record: NotebookRecord, redact: Callable[[str], str]) -> None:
+    """Redact, in place, every text of a notebook record that goes into the report."""
+    record.arguments = {k: redact(v) for k, v in record.arguments.items()}
+    if record.exit_value is not None:
+        record.exit_value = redact(record.exit_value)
+    if record.error is not None:
+        record.error = redact(record.error)
+    for cell in record.cells:
+        source = redact(cell.cell.source)
+        title = redact(cell.cell.title) if cell.cell.title is not None else None
+        if source != cell.cell.source or title != cell.cell.title:
+            cell.cell = attrs.evolve(cell.cell, source=source, title=title)
+        cell.outputs = [redact_output(o, redact) for o in cell.outputs]
 
 
 def _reason(error: BaseException) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dtflw.local.records import NotebookRecord, NotebookStatus
 
@@ -24,11 +24,22 @@ def _chain(records: Sequence[NotebookRecord], record: NotebookRecord) -> list[st
     return chain
 
 
-def failure_summary(records: Sequence[NotebookRecord], error: BaseException, entry: str) -> str:
+def failure_summary(
+    records: Sequence[NotebookRecord],
+    error: BaseException,
+    entry: str,
+    redact: Callable[[str], str] | None = None,
+) -> str:
     """E.g. "dtflw run failed: notebook /Users/u/p/clean (clean.py, cell 3, line 12) raised ...".
 
-    Falls back to the error itself when the failure happened before any notebook ran.
+    Falls back to the error itself when the failure happened before any notebook ran. The
+    text passes `redact` (the run's secret redactor) when given.
     """
+    text = _summary(records, error, entry)
+    return redact(text) if redact is not None else text
+
+
+def _summary(records: Sequence[NotebookRecord], error: BaseException, entry: str) -> str:
     origin = deepest_failure(records)
     if origin is None:
         return f"dtflw run failed: {entry}: {error}"

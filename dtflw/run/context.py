@@ -129,7 +129,9 @@ class RunContext:
         return db.project_relative_path(abs_path)
 
     def share_arguments(self, notebook_abs_path: str, values: Mapping[str, str]) -> None:
-        share_arguments(notebook_abs_path, values)
+        """Share widget values through `spark.conf` (readable by anyone on the cluster, and in
+        Spark's logs): secret-looking and known secret values are shared as `[REDACTED]`."""
+        share_arguments(notebook_abs_path, self.redact(values))
 
     def redact(self, args: Mapping[str, str]) -> dict[str, str]:
         return redact_args(args, self.dbutils)

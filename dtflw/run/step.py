@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 import attrs
 
-from dtflw.errors import MissingInputError, MissingOutputError, NotebookRunError, SchemaMismatchError
+from dtflw.errors import (
+    MissingInputError,
+    MissingOutputError,
+    NotebookRunError,
+    NotebookTimeoutError,
+    SchemaMismatchError,
+)
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import RunStatus
 from dtflw.run.context import RunContext
@@ -86,23 +92,49 @@ def call_notebook(
         try:
             return ctx.runner.run(spec.path, spec.timeout, values), attempt
         except Exception as error:  # any callee failure, whatever the runtime raises
-            if attempt > spec.retries:
-                raise as_run_error(ctx, spec, error, values, attempt) from error
-            if on_retry is not None:
-                on_retry(attempt, started, as_run_error(ctx, spec, error, values, 1).reason)
-            ctx.logger.log(f"Retrying: '{spec.abs_path}' (attempt {attempt + 1} of {spec.retries + 1})")
-            time.sleep(spec.retry_backoff_seconds * attempt)
+            failure = error
+        # Raised outside the `except` block, so the runner's raw exception is not the new
+        # error's `__context__`; its redacted form is the `__cause__`.
+        if attempt > spec.retries:
+            raise as_run_error(ctx, spec, failure, values, attempt, chain=True)
+        if on_retry is not None:
+            on_retry(attempt, started, as_run_error(ctx, spec, failure, values, 1).reason)
+        ctx.logger.log(f"Retrying: '{spec.abs_path}' (attempt {attempt + 1} of {spec.retries + 1})")
+        time.sleep(spec.retry_backoff_seconds * attempt)
 
 
 def as_run_error(
-    ctx: RunContext, spec: NotebookSpec, error: BaseException, values: dict[str, str], attempts: int
+    ctx: RunContext,
+    spec: NotebookSpec,
+    error: BaseException,
+    values: dict[str, str],
+    attempts: int,
+    chain: bool = False,
 ) -> NotebookRunError:
-    """Wrap a callee failure, keeping its message but never a secret value."""
+    """Wrap a callee failure, keeping its message but never a secret value.
+
+    With `chain`, `error` (which becomes both `__cause__` and, being handled when this is
+    raised, `__context__`) and its own chain are redacted first (`redact_exception`: in place,
+    or a stand-in as the cause when that is not possible).
+    """
+    from dtflw.redaction import redact_exception
+
     reason = error.reason if isinstance(error, NotebookRunError) else f"{type(error).__name__}: {error}"
     if attempts > 1:
         reason = f"{reason} (after {attempts} attempts)"
     status = error.status if isinstance(error, NotebookRunError) else "FAILED"
-    return NotebookRunError(spec.path, ctx.redact_text(reason), ctx.redact(values), status=status, attempts=attempts)
+    run_error: NotebookRunError
+    if isinstance(error, NotebookTimeoutError):  # a timeout stays a timeout (eager and DAG runs)
+        run_error = NotebookTimeoutError(spec.path, error.timeout_seconds, ctx.redact(values))
+        run_error.attempts = attempts
+    else:
+        run_error = NotebookRunError(
+            spec.path, ctx.redact_text(reason), ctx.redact(values), status=status, attempts=attempts
+        )
+    if chain:
+        run_error.__cause__ = redact_exception(error, ctx.redact_text)
+        run_error.__suppress_context__ = True
+    return run_error
 
 
 def call_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
@@ -117,14 +149,13 @@ def execute_spec(
 
     Any failure leaves the pending marks in place, so the outputs never look complete.
     """
-    for out in spec.outputs:
-        ctx.storage.mark_pending(out.path, spec.abs_path)
+    owners = {out.path: ctx.storage.mark_pending(out.path, spec.abs_path) for out in spec.outputs}
     if ctx.interactive:
         ctx.share_arguments(spec.abs_path, values)
     exit_value, attempts = call_notebook(ctx, spec, values, on_retry)
     validate_outputs(ctx, spec, strict)
     for out in spec.outputs:
-        ctx.storage.clear_pending(out.path)
+        ctx.storage.clear_pending(out.path, owners[out.path])
     return exit_value, attempts
 
 

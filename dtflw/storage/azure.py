@@ -187,6 +187,11 @@ class AzureStorage(DbutilsFsStorage):
             return super()._read_text(path)
         return self._blobs.read_text(self._blob_name(path))
 
+    def _write_text_atomic(self, path: str, text: str) -> None:
+        """One Put Blob request (atomic: the blob is replaced whole or not at all); dbutils.fs
+        writes a temporary file and renames it."""
+        self._write_text(path, text)
+
     def _create_marker(self, path: str, text: str) -> None:
         """A small text blob (blob storage has no empty folders); dbutils.fs makes a folder."""
         if self._blobs is None:
@@ -227,7 +232,7 @@ class AzureStorage(DbutilsFsStorage):
     def _pending_in(self, abs_path: str, name: str, page: list[BlobEntry], complete: bool) -> bool:
         marker = name + PENDING_SUFFIX
         names = [e.name.rstrip("/") for e in page]
-        if marker in names:
+        if any(n == marker or n.startswith(marker + "/") for n in names):  # an owner entry, or a legacy marker
             return True
         settled = complete or any(n > marker for n in names)  # listings are in name order
         return False if settled else self.is_pending(abs_path)

@@ -12,6 +12,8 @@ import fnmatch
 import hashlib
 import inspect
 import re
+import time
+import uuid
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -183,7 +185,15 @@ class Storage(ABC):
 
     @abstractmethod
     def _write_text(self, path: str, text: str) -> None:
-        """Create or overwrite a small UTF-8 file (used for pending markers)."""
+        """Create or overwrite a small UTF-8 file (pending markers, run history).
+
+        dtflw's backends write atomically: readers see the old content or the new, never a
+        partial or empty file; a failure raises StorageError naming the path.
+        """
+
+    def _write_text_atomic(self, path: str, text: str) -> None:
+        """`_write_text`, which dtflw's own backends make atomic (custom backends may not)."""
+        self._write_text(path, text)
 
     def _read_text(self, path: str) -> str | None:
         """A small UTF-8 file's content (run history), None when missing."""
@@ -333,21 +343,79 @@ class Storage(ABC):
         return abs_path
 
     # ---- pending markers --------------------------------------------------------------------
+    # A marker is a folder `<table>._dtflw_pending/` holding one entry per writer, named
+    # `<start time in ns, 20 digits>-<owner>`. It sorts right before `<table>/...`, so Azure's
+    # one-listing `exists()` still sees it. A legacy marker (a plain file, or an empty folder as
+    # earlier releases left) also counts as pending.
     def pending_marker(self, path: str) -> str:
         """Path of the marker that says "`path` is being written by a notebook that has not finished"."""
         return self._checked_abs(path).rstrip("/") + PENDING_SUFFIX
 
-    def mark_pending(self, path: str, notebook: str) -> None:
-        """Record that `notebook` is about to (re)write `path`; cleared by `clear_pending`."""
-        self._create_marker(self.pending_marker(path), f"written by notebook {notebook}\n")
+    def mark_pending(self, path: str, notebook: str, owner: str | None = None) -> str:
+        """Record that `notebook` is about to (re)write `path` as writer `owner`; returns the owner.
+
+        `owner` (letters, digits, `.`, `_`, `-`; a fresh uuid when None) identifies this write:
+        `clear_pending(path, owner)` removes only its entry and those of writers that started
+        before it, so a writer that started later and is still writing keeps `path` pending.
+        """
+        owner = _check_owner(owner)
+        marker = self.pending_marker(path)
+        legacy = self._stat(marker)
+        if legacy is not None and not legacy.is_dir:
+            try:
+                self._delete(marker)  # a single-file marker of an earlier release: superseded by this write
+            except StorageError:
+                again = self._stat(marker)
+                if again is not None and not again.is_dir:
+                    raise  # else another writer turned it into a marker folder meanwhile
+        entry = f"{time.time_ns():020d}-{owner}"
+        self._create_marker(join_path(marker, entry), f"written by notebook {notebook}\n")
+        return owner
 
     def _create_marker(self, path: str, text: str) -> None:
-        """Create a marker at `path`; backends may override to do it more quietly or cheaply."""
+        """Create a marker entry at `path`; backends may override to do it more quietly or cheaply."""
         self._write_text(path, text)
 
-    def clear_pending(self, path: str) -> None:
-        """Remove the pending marker of `path` after its notebook succeeded."""
-        self._delete(self.pending_marker(path), recurse=True)
+    def clear_pending(self, path: str, owner: str | None = None) -> None:
+        """Remove writer `owner`'s pending entry after its write succeeded (idempotent).
+
+        Entries of writers that started before `owner` are removed too: this complete write
+        replaced what they wrote (a failed earlier attempt must not keep the table pending for
+        ever). Entries of writers that started later stay. Without `owner` the whole marker goes
+        (the 0.6.x call). A missing marker or entry is not an error; concurrent clears are fine.
+        """
+        marker = self.pending_marker(path)
+        if owner is None:
+            self._delete(marker, recurse=True)
+            return
+        owner = _check_owner(owner)
+        entries = self._list_dir(marker)
+        if entries is None:
+            return
+        names = [e.name.rstrip("/") for e in entries if not _same_path(e.path, marker)]
+        parsed = [(n, m.group(1), m.group(2)) for n in names if (m := _ENTRY.match(n))]
+        stamps = [stamp for _, stamp, who in parsed if who == owner]
+        doomed = [n for n, stamp, who in parsed if who == owner or (stamps and stamp < min(stamps))]
+        for name in doomed:
+            self._delete(join_path(marker, name), recurse=True)
+        if len(doomed) == len(names):
+            self._remove_empty_dir(marker)
+
+    def pending_owners(self, path: str) -> builtins.list[str]:
+        """Owners of the pending entries of `path`, oldest writer first ([] when not pending)."""
+        marker = self.pending_marker(path)
+        entries = self._list_dir(marker) or []
+        names = sorted(e.name.rstrip("/") for e in entries if not _same_path(e.path, marker))
+        return [_owner_of(n) or n for n in names]
+
+    def _remove_empty_dir(self, path: str) -> None:
+        """Remove folder `path` only if it is empty; missing or non-empty (a race) is not an error."""
+        entries = self._list_dir(path)
+        if entries is not None and not entries:
+            try:
+                self._delete(path)
+            except (StorageError, OSError):
+                pass  # another writer added an entry meanwhile: the marker must stay
 
     def is_pending(self, path: str) -> bool:
         """True when a notebook started writing `path` and never finished successfully."""
@@ -395,6 +463,23 @@ def _check_path_arg(value: object, name: str) -> None:
         raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}.")
     if value.strip() == "":
         raise InvalidArgumentError(f"{name} must not be empty.")
+
+
+_OWNER = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_ENTRY = re.compile(r"^(\d{20})-(.+)$")
+
+
+def _check_owner(owner: str | None) -> str:
+    if owner is None:
+        return uuid.uuid4().hex
+    if not isinstance(owner, str) or not _OWNER.match(owner) or owner in (".", ".."):
+        raise InvalidArgumentError(f"owner must be 1-100 letters, digits, '.', '_' or '-', got {owner!r}.")
+    return owner
+
+
+def _owner_of(entry_name: str) -> str | None:
+    m = _ENTRY.match(entry_name)
+    return m.group(2) if m else None
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from dtflw.errors import StorageError
@@ -54,11 +55,38 @@ class DbutilsFsStorage(Storage):
         return PathInfo(path=bare, name=name, is_dir=True)
 
     def _write_text(self, path: str, text: str) -> None:
+        """Atomic: `put` to a temporary name beside `path`, then `mv` onto it (a rename on DBFS,
+        Volumes and ADLS), so readers never see a partial or empty file."""
+        parent, _, name = path.rstrip("/").rpartition("/")
+        tmp = f"{parent}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
         try:
             with quietly():  # `put` prints "Wrote N bytes."; the local runtime drops that line
-                self.dbutils.fs.put(path, text, True)
+                self.dbutils.fs.put(tmp, text, True)
+            self._move_over(tmp, path)
         except Exception as error:
+            self._delete_quietly(tmp)
+            if isinstance(error, StorageError):
+                raise
             raise StorageError(f"Writing {path!r} through dbutils.fs failed: {error}") from error
+
+    def _write_text_atomic(self, path: str, text: str) -> None:
+        self._write_text(path, text)
+
+    def _move_over(self, source: str, target: str) -> None:
+        """Rename `source` onto `target`; where a rename will not replace a file, replace it."""
+        try:
+            self.dbutils.fs.mv(source, target)
+        except Exception as error:
+            if "already exists" not in str(error).lower() or self._stat(target) is None:
+                raise
+            self._delete(target)  # a file system whose rename refuses to replace
+            self.dbutils.fs.mv(source, target)
+
+    def _delete_quietly(self, path: str) -> None:
+        try:
+            self.dbutils.fs.rm(path, False)
+        except Exception:  # best effort: the temporary file may never have been written
+            pass
 
     def _read_text(self, path: str) -> str | None:
         try:
@@ -76,11 +104,19 @@ class DbutilsFsStorage(Storage):
             raise StorageError(f"Creating marker {path!r} through dbutils.fs failed: {error}") from error
 
     def _delete(self, path: str, recurse: bool = False) -> None:
+        """Idempotent: a missing path (or one removed meanwhile) is not an error."""
         try:
             self.dbutils.fs.rm(path, recurse)
         except Exception as error:
             if not is_not_found(error):
                 raise StorageError(f"Deleting {path!r} through dbutils.fs failed: {error}") from error
+
+    def _remove_empty_dir(self, path: str) -> None:
+        """`rm` without recurse refuses a folder that is not empty: exactly what a racing clear needs."""
+        try:
+            self.dbutils.fs.rm(path, False)
+        except Exception:  # not empty (another writer's entry) or already gone
+            pass
 
 
 def _to_info(file_info: Any) -> PathInfo:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
+import uuid
 from pathlib import Path
 from typing import Any
 
-from dtflw.errors import InvalidArgumentError
+from dtflw.errors import InvalidArgumentError, StorageError
 from dtflw.storage.base import PathInfo, Storage
 
 
@@ -53,7 +55,7 @@ class LocalStorage(Storage):
     def _list_dir(self, path: str) -> list[PathInfo] | None:
         try:
             with os.scandir(path) as it:
-                return [_info(e.path, e.name, e.is_dir(), e.stat()) for e in it]
+                return _entries(it)
         except NotADirectoryError:
             info = self._stat(path)
             return [info] if info else None
@@ -66,11 +68,47 @@ class LocalStorage(Storage):
         except (FileNotFoundError, NotADirectoryError):
             return None
         p = path.rstrip("/")
-        return _info(p, os.path.basename(p), os.path.isdir(p), st)
+        return _info(p, os.path.basename(p), stat.S_ISDIR(st.st_mode), st)
 
     def _write_text(self, path: str, text: str) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
+        """Atomic: the text goes to a temporary file beside `path`, which then replaces it."""
+        target = Path(path)
+        data = text.encode("utf-8")
+        for attempt in range(5):
+            tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, target)
+                return
+            except (FileNotFoundError, FileExistsError):  # a concurrent cleanup removed the (empty) parent folder
+                _unlink_quietly(tmp)
+                if attempt == 4:
+                    raise StorageError(f"Writing {path!r} failed: its folder kept disappearing.") from None
+            except OSError as error:
+                _unlink_quietly(tmp)
+                raise StorageError(f"Writing {path!r} failed: {error.strerror or error}.") from error
+
+    def _write_text_atomic(self, path: str, text: str) -> None:
+        self._write_text(path, text)
+
+    def _create_marker(self, path: str, text: str) -> None:
+        """A pending entry: written in place (its existence is what counts, so no temporary
+        file that a crash could strand inside the marker folder)."""
+        target = Path(path)
+        for attempt in range(20):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                return
+            except (FileNotFoundError, FileExistsError):  # a concurrent clear removed the empty marker folder
+                if attempt == 19:
+                    raise StorageError(f"Creating marker {path!r} failed: its folder kept disappearing.") from None
+            except OSError as error:
+                raise StorageError(f"Creating marker {path!r} failed: {error.strerror or error}.") from error
 
     def _read_text(self, path: str) -> str | None:
         try:
@@ -79,17 +117,67 @@ class LocalStorage(Storage):
             return None
 
     def _delete(self, path: str, recurse: bool = False) -> None:
+        """Idempotent: a path that is missing, or vanishes meanwhile, is not an error."""
         p = Path(path)
-        if p.is_dir() and not p.is_symlink():
-            if recurse:
-                shutil.rmtree(p)
-            else:
-                p.rmdir()
-        elif p.exists() or p.is_symlink():
-            p.unlink()
+        for attempt in range(5):
+            try:
+                if p.is_dir() and not p.is_symlink():
+                    if recurse:
+                        _rmtree(p)
+                    else:
+                        p.rmdir()
+                else:
+                    p.unlink()
+                return
+            except FileNotFoundError:
+                return
+            except (IsADirectoryError, NotADirectoryError):  # replaced meanwhile by the other kind
+                if attempt == 4:
+                    raise StorageError(f"Deleting {path!r} failed: it kept changing.") from None
+            except OSError as error:
+                raise StorageError(f"Deleting {path!r} failed: {error.strerror or error}.") from error
+
+    def _remove_empty_dir(self, path: str) -> None:
+        try:
+            os.rmdir(path)  # atomic: refuses a folder that is not empty
+        except OSError:
+            pass
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _rmtree(path: Path) -> None:
+    """`shutil.rmtree` that tolerates entries (or the folder) removed meanwhile by someone else."""
+    for _ in range(20):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            if not path.exists():
+                return
+        except OSError:  # an entry was added, or the folder replaced, meanwhile: go again
+            if not path.exists():
+                return
+    shutil.rmtree(path)
 
 
 def _info(path: str, name: str, is_dir: bool, st: os.stat_result) -> PathInfo:
     return PathInfo(
         path=path, name=name, is_dir=is_dir, size=0 if is_dir else st.st_size, modification_time=int(st.st_mtime * 1000)
     )
+
+
+def _entries(it: Any) -> list[PathInfo]:
+    """Listing entries; one removed between listing and stat (a concurrent delete) is left out."""
+    found = []
+    for e in it:
+        try:
+            found.append(_info(e.path, e.name, e.is_dir(), e.stat()))
+        except FileNotFoundError:
+            continue
+    return found
