@@ -333,7 +333,8 @@ def test_relative_paths_stay_inside_the_storage(local_flow):
 def test_a_storage_root_with_brackets_is_not_a_pattern(fake_dbutils, tmp_path, writes_outputs):
     storage = LocalStorage(tmp_path / "data[1]")
     flow = init_flow(storage, dbutils=fake_dbutils)
-    nb = flow.notebook("nb").output("T")  # declaring is fine; the storage itself still globs (issue #10)
-    assert nb.get_outputs()["T"].path.startswith(str(tmp_path / "data[1]"))
+    fake_dbutils.notebook.register("nb", writes_outputs())
+    flow.notebook("nb").output("T").run()
+    assert flow["T"].startswith(str(tmp_path / "data[1]")) and storage.exists(flow["T"])
     with pytest.raises(dtflw.FlowDefinitionError, match="must not be a pattern"):
         flow.notebook("nb2").output("U", file_path="out/*")

@@ -51,10 +51,10 @@ def test_local_write_of_a_new_file_failing_midway_leaves_nothing(tmp_path, monke
     storage = LocalStorage(tmp_path)
     path = str(tmp_path / "h" / "new.json")
 
-    def fsync_fails(fd):
-        raise OSError(5, "Input/output error")
+    def replace_fails(src, dst):  # the disk fills up before the file is complete
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", fsync_fails)
+    monkeypatch.setattr(os, "replace", replace_fails)
     with pytest.raises(StorageError, match="new.json"):
         storage._write_text_atomic(path, "x" * 10000)
     monkeypatch.undo()

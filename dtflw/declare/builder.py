@@ -16,7 +16,7 @@ from dtflw.declare.context import FlowContext
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
-from dtflw.storage.base import Storage, has_glob
+from dtflw.storage.base import Storage
 
 MAX_TIMEOUT_SECONDS = 2**31 - 1  # dbutils.notebook.run's timeout is a Java int
 
@@ -194,7 +194,7 @@ class NotebookBuilder:
             raise FlowDefinitionError(
                 f"Notebook '{self._path}': output '{name}' file_path must be a non-empty string, got {file_path!r}."
             )
-        if has_glob(path[len(ctx.storage.base_path) :] if path.startswith(ctx.storage.base_path) else path):
+        if ctx.storage.is_pattern(path):
             raise FlowDefinitionError(f"Notebook '{self._path}': output '{name}' path {path!r} must not be a pattern.")
         self._outputs[name] = OutputSpec(name, path, alias or name, to_schema(cols))
         return self

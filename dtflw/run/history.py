@@ -276,6 +276,7 @@ class HistoryStore:
             _log.warning("Run history: could not read the last successes of flow %r: %s", flow, error)
             stored = {}
         folder = self._latest_folder(flow)
+        written = False
         for key, record in latest.items():
             old = stored.get(key)
             if old is not None and (_ended(record) < _ended(old) or dict(record) == old):
@@ -284,16 +285,27 @@ class HistoryStore:
             name = f"{_key_slug(key)}-{ended_ms:015d}-{secrets.token_hex(4)}.json"
             try:
                 self.storage._write_text_atomic(f"{folder}/{name}", json.dumps({"key": key, "record": dict(record)}))
-                self._prune(folder, _key_slug(key))
+                written = True
             except Exception as error:  # history must never fail a run
                 _log.warning("Run history: could not write %s: %s", f"{folder}/{name}", error)
+        if written:
+            self._prune(folder)
 
-    def _prune(self, folder: str, key_slug: str) -> None:
-        """Remove a key's older files, keeping the newest few (deletes are idempotent)."""
-        entries = self.storage._list_dir(folder) or []
-        names = sorted(e.name for e in entries if e.name.startswith(key_slug + "-") and e.name.endswith(".json"))
-        for name in names[: -self.KEEP_PER_KEY]:
-            self.storage._delete(f"{folder}/{name}")
+    def _prune(self, folder: str) -> None:
+        """Remove each key's older files, keeping the newest few: one listing for all keys
+        (deletes are idempotent, so concurrent pruning is safe). Failures are logged."""
+        try:
+            entries = self.storage._list_dir(folder) or []
+            by_key: dict[str, list[str]] = {}
+            for entry in entries:
+                parsed = _parse_latest_name(entry.name)
+                if parsed is not None:
+                    by_key.setdefault(parsed[0], []).append(entry.name)
+            for names in by_key.values():
+                for name in sorted(names)[: -self.KEEP_PER_KEY]:
+                    self.storage._delete(f"{folder}/{name}")
+        except Exception as error:
+            _log.warning("Run history: could not prune %s: %s", folder, error)
 
     def write_delta(self, spark: Any, records: Sequence[RunRecord]) -> None:
         """Append records to the Delta history table (delta-format storages, Spark required)."""

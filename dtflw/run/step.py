@@ -23,7 +23,6 @@ from dtflw.errors import (
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import RunStatus
 from dtflw.run.context import RunContext
-from dtflw.storage.base import has_glob
 
 # Hears about each failed attempt that is retried: (attempt, started, reason).
 RetryCallback = Callable[[int, float, str], None]
@@ -45,14 +44,16 @@ def resolve_input_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
     values: dict[str, str] = {}
     for inp in spec.inputs:
         present = bool(inp.path) and (
-            bool(ctx.storage.list(inp.path)) if has_glob(inp.path) else ctx.storage.table_exists(inp.path)
+            bool(ctx.storage.list(inp.path)) if ctx.storage.is_pattern(inp.path) else ctx.storage.table_exists(inp.path)
         )
         if present:
             values[inp.widget] = inp.path
         elif inp.is_optional:
             values[inp.widget] = ""
         else:
-            what = "matches no file" if has_glob(inp.path) else "does not exist (or is still being written)"
+            what = (
+                "matches no file" if ctx.storage.is_pattern(inp.path) else "does not exist (or is still being written)"
+            )
             raise MissingInputError(spec.path, inp.name, f"at '{inp.path}' {what}.")
         ctx.logger.debug(f"Input '{inp.name}': '{values[inp.widget]}'")
     return values

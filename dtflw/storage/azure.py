@@ -221,7 +221,7 @@ class AzureStorage(DbutilsFsStorage):
         """
         abs_path = self._checked_abs(path)
         blobs = self._blobs
-        name = "" if blobs is None or has_glob(abs_path) else self._blob_name(abs_path)
+        name = "" if blobs is None or self.is_pattern(abs_path) else self._blob_name(abs_path)
         if blobs is None or not name:  # dbutils.fs, a pattern (rejected there) or the container root
             return super().exists(path, ignore_pending)
         page, complete = blobs.first(name, PROBE_PAGE)
@@ -292,7 +292,7 @@ class AzureStorage(DbutilsFsStorage):
     def version(self, path: str) -> str | None:
         """Latest Delta commit (`delta:<n>`), else a digest of every blob's name, size and mtime."""
         abs_path = self._checked_abs(path)
-        if self._blobs is None or has_glob(abs_path):
+        if self._blobs is None or self.is_pattern(abs_path):
             return super().version(path)
         name = self._blob_name(abs_path)
         if self._format == "delta" and not abs_path.endswith(".parquet"):

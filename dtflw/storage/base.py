@@ -135,6 +135,11 @@ class Storage(ABC):
         )
 
     # ---- paths ----------------------------------------------------------------------------
+    def is_pattern(self, path: str) -> bool:
+        """True when the part of `path` below `base_path` holds a glob character (`*`, `?`, `[`);
+        a base path that contains one (a folder named `data[1]`) is not a pattern."""
+        return has_glob(path[len(self.base_path) :] if path.startswith(self.base_path) else path)
+
     def is_abs_path(self, path: str) -> bool:
         """True when `path` is absolute on this storage (starts with `base_path`)."""
         return isinstance(path, str) and path.startswith(self.base_path)
@@ -213,7 +218,7 @@ class Storage(ABC):
         notebook's own output check uses). Glob patterns are not accepted here.
         """
         abs_path = self._checked_abs(path)
-        if has_glob(abs_path):
+        if self.is_pattern(abs_path):
             raise InvalidArgumentError(
                 f"exists() takes a concrete path, got the pattern {abs_path!r}; use list() for patterns."
             )
@@ -289,7 +294,7 @@ class Storage(ABC):
         every file below the path (partition folders included; one listing per folder).
         """
         abs_path = self._checked_abs(path)
-        if has_glob(abs_path):
+        if self.is_pattern(abs_path):
             rel = abs_path[len(self.base_path) :]
             found = self._glob([s for s in rel.split("/") if s])
             return _digest((i.path, i.size, i.modification_time) for i in found) if found else None

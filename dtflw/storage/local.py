@@ -78,10 +78,11 @@ class LocalStorage(Storage):
             tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
+                # Complete file first, then one rename: a crash or a full disk never leaves a partial
+                # target. (No fsync: these are small bookkeeping files, and a sync per notebook
+                # would dominate large runs; the rename alone is atomic for readers.)
                 with open(tmp, "wb") as handle:
                     handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
                 os.replace(tmp, target)
                 return
             except (FileNotFoundError, FileExistsError):  # a concurrent cleanup removed the (empty) parent folder
