@@ -16,6 +16,7 @@ from typing import NamedTuple, TypeVar
 
 from dtflw.emulated.errors import ExecutionError
 from dtflw.emulated.paths import Location, PathMap, join_uri
+from dtflw.files import rmtree_tolerant
 
 _T = TypeVar("_T")
 
@@ -194,7 +195,7 @@ class EmulatedFs:
                             f"Cannot delete non-empty directory {_shown(location)}; use recurse=True",
                         ) from error
                 else:
-                    _run_io("rm", lambda: _rmtree(target))
+                    _run_io("rm", lambda: rmtree_tolerant(target))
             else:
                 _run_io("rm", target.unlink)
         except FileNotFoundError:
@@ -321,21 +322,6 @@ def _mkdirs(path: Path) -> None:
             if path.is_dir():
                 return
     path.mkdir(parents=True, exist_ok=True)
-
-
-def _rmtree(path: Path) -> None:
-    """``shutil.rmtree`` that tolerates entries removed meanwhile by someone else."""
-    for _ in range(20):
-        try:
-            shutil.rmtree(path)
-            return
-        except FileNotFoundError:
-            if not path.exists():
-                return
-        except OSError:  # an entry was added, or the folder replaced, meanwhile: go again
-            if not path.exists():
-                return
-    shutil.rmtree(path)
 
 
 def _file_target(source: Path, dest: Path) -> Path:

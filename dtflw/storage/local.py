@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import uuid
 from pathlib import Path
 from typing import Any
 
 from dtflw.errors import InvalidArgumentError, StorageError
+from dtflw.files import rmtree_tolerant
 from dtflw.storage.base import PathInfo, Storage
 
 
@@ -124,7 +124,7 @@ class LocalStorage(Storage):
             try:
                 if p.is_dir() and not p.is_symlink():
                     if recurse:
-                        _rmtree(p)
+                        rmtree_tolerant(p)
                     else:
                         p.rmdir()
                 else:
@@ -150,21 +150,6 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
-
-
-def _rmtree(path: Path) -> None:
-    """`shutil.rmtree` that tolerates entries (or the folder) removed meanwhile by someone else."""
-    for _ in range(20):
-        try:
-            shutil.rmtree(path)
-            return
-        except FileNotFoundError:
-            if not path.exists():
-                return
-        except OSError:  # an entry was added, or the folder replaced, meanwhile: go again
-            if not path.exists():
-                return
-    shutil.rmtree(path)
 
 
 def _info(path: str, name: str, is_dir: bool, st: os.stat_result) -> PathInfo:
