@@ -24,22 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from dtflw.storage.azure import AzureStorage
-from dtflw.testing.azurite import DEV_ACCOUNT, Azurite, find_binary, put_blobs
+from dtflw.testing.azurite import DEV_ACCOUNT, Azurite, RequestCounter, find_binary, put_blobs
 
 SIZES = (10, 1_000, 10_000)
 PER_FOLDER = 100
 RUNS = 5
 CONTAINER = "bench"
-
-
-class Counter:
-    """SDK `raw_request_hook` counting HTTP requests."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, request: Any) -> None:
-        self.count += 1
 
 
 def table_blobs(size: int) -> list[str]:
@@ -62,7 +52,7 @@ def naive_walk(client: Any, prefix: str) -> list[str]:
     return found
 
 
-def measure(counter: Counter, action: Callable[[], object]) -> tuple[int, float, object]:
+def measure(counter: RequestCounter, action: Callable[[], object]) -> tuple[int, float, object]:
     """(requests of one run, median milliseconds over RUNS runs, result)."""
     times, result, requests = [], None, 0
     for _ in range(RUNS):
@@ -75,7 +65,7 @@ def measure(counter: Counter, action: Callable[[], object]) -> tuple[int, float,
 
 
 def bench_one(server: Azurite, size: int) -> list[str]:
-    counter = Counter()
+    counter = RequestCounter()
     storage = AzureStorage(
         DEV_ACCOUNT, CONTAINER, "", credential=server.connection_string, client_options={"raw_request_hook": counter}
     )

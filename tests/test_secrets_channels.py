@@ -27,6 +27,7 @@ from dtflw.local.report import write_report
 from dtflw.local.runtime import LocalRuntime
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils
+from dtflw.testing.secrets import leaked_forms
 
 SECRET = "Kv9'pa\"ss/w0rd+é&x"
 ARG_SECRETS = ("argpw-7731", "argkey-8842", "acc-key-9953")  # passed under secret-looking names / shapes
@@ -50,21 +51,8 @@ ENCODINGS = list(ENCODE)
 
 
 def leaked(text: str) -> list[str]:
-    """Forms of SECRET (or of the argument secrets) found in `text` (computed independently of dtflw)."""
-    data = SECRET.encode()
-    forms = [
-        SECRET,
-        repr(SECRET)[1:-1],
-        ascii(SECRET)[1:-1],
-        json.dumps(SECRET)[1:-1],
-        json.dumps(SECRET, ensure_ascii=False)[1:-1],
-        urllib.parse.quote(SECRET, safe=""),
-        urllib.parse.quote_plus(SECRET),
-        base64.b64encode(data).decode().rstrip("="),
-        base64.urlsafe_b64encode(data).decode().rstrip("="),
-        *ARG_SECRETS,
-    ]
-    return [form for form in forms if form in text]
+    """Forms of SECRET (or the argument secrets) found in `text` (computed independently of dtflw)."""
+    return leaked_forms(SECRET, text) + [arg for arg in ARG_SECRETS if arg in text]
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -21,6 +21,7 @@ from dtflw.redaction import (
     redact_args,
     redact_exception,
 )
+from dtflw.testing.secrets import leaked_forms
 
 SECRET = "K3y\"w0rd'/p@ss+é&<x>\\n"
 
@@ -52,21 +53,6 @@ def _encodings(value: str) -> dict[str, str]:
     }
 
 
-def _leaked_forms(value: str) -> list[str]:
-    data = value.encode("utf-8")
-    return [
-        value,
-        repr(value)[1:-1],
-        ascii(value)[1:-1],
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        urllib.parse.quote(value, safe=""),
-        urllib.parse.quote_plus(value),
-        base64.b64encode(data).decode().rstrip("="),
-        base64.urlsafe_b64encode(data).decode().rstrip("="),
-    ]
-
-
 @pytest.mark.parametrize("encoding", list(_encodings(SECRET)))
 def test_redactor_hides_every_common_encoding(encoding: str) -> None:
     redactor = Redactor()
@@ -75,7 +61,7 @@ def test_redactor_hides_every_common_encoding(encoding: str) -> None:
     redacted = redactor.redact(text)
     assert REDACTED in redacted
     assert redacted.startswith("before ") and redacted.endswith(" after")
-    assert not [form for form in _leaked_forms(SECRET) if form in redacted]
+    assert not leaked_forms(SECRET, redacted)
     if encoding == "base64_embedded":  # only the few characters mixing in "user:" and "!" are left
         assert len(redacted.split()[1].replace(REDACTED, "")) <= 12
 
@@ -212,5 +198,5 @@ def test_redact_exception_cleans_the_whole_chain_and_keeps_clean_ones() -> None:
     assert [type(e) for e in chain] == [RuntimeError, KeyError, RedactedError]
     assert chain[2].original_type == "_Opaque"  # type: ignore[attr-defined]
     text = "".join(traceback.format_exception(result)) + "".join(repr(e) + str(e.args) for e in chain)
-    assert not [form for form in _leaked_forms(SECRET) if form in text]
+    assert not leaked_forms(SECRET, text)
     assert "wrapped '[REDACTED]'" in text and "_Opaque" in text

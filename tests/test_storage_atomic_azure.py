@@ -11,29 +11,17 @@ import pytest
 
 from dtflw.run.history import HistoryStore, RunRecord, new_run_id
 from dtflw.storage.azure import AzureStorage
-from dtflw.testing.azurite import DEV_ACCOUNT, Azurite
+from dtflw.testing.azurite import DEV_ACCOUNT, Azurite, RequestCounter
 
 pytestmark = pytest.mark.azurite
 _names = itertools.count()
 
 
-class Counter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, request: Any) -> None:
-        self.count += 1
-
-    def take(self) -> int:
-        count, self.count = self.count, 0
-        return count
-
-
 @pytest.fixture
-def blobs(azurite: str, azurite_server: Azurite) -> tuple[AzureStorage, Counter, Any]:
+def blobs(azurite: str, azurite_server: Azurite) -> tuple[AzureStorage, RequestCounter, Any]:
     name = f"atomic-{next(_names)}"
     client = azurite_server.container(name)
-    counter = Counter()
+    counter = RequestCounter()
     storage = AzureStorage(DEV_ACCOUNT, name, "", credential=azurite, client_options={"raw_request_hook": counter})
     return storage, counter, client
 

@@ -26,7 +26,7 @@ from dtflw.errors import InvalidArgumentError, StorageError
 from dtflw.storage.azure import AzureStorage, init_storage
 from dtflw.storage.base import Storage
 from dtflw.testing import FakeDbutils
-from dtflw.testing.azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, Azurite, put_blobs
+from dtflw.testing.azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, Azurite, RequestCounter, put_blobs
 
 pytestmark = pytest.mark.azurite
 
@@ -108,21 +108,6 @@ MARKER_EXPECTED = {
 }
 
 
-class Counter:
-    """A `raw_request_hook`: counts the HTTP requests the SDK sends."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, request: Any) -> None:
-        self.count += 1
-
-    def take(self) -> int:
-        """Requests since the last call."""
-        count, self.count = self.count, 0
-        return count
-
-
 @pytest.fixture(scope="module")
 def tree(azurite_server: Azurite) -> str:
     """The read-only container, seeded once (parallel small uploads)."""
@@ -142,8 +127,8 @@ def work(azurite_server: Azurite) -> Any:
     return azurite_server.container(f"work-{next(_names)}")
 
 
-def blob_storage(connection_string: str, container: str = TREE, **kwargs: Any) -> tuple[AzureStorage, Counter]:
-    counter = Counter()
+def blob_storage(connection_string: str, container: str = TREE, **kwargs: Any) -> tuple[AzureStorage, RequestCounter]:
+    counter = RequestCounter()
     storage = AzureStorage(
         DEV_ACCOUNT, container, "", credential=connection_string, client_options={"raw_request_hook": counter}, **kwargs
     )
@@ -444,7 +429,7 @@ def busy_endpoint() -> Iterator[str]:
 def test_throttling_is_retried_with_backoff_then_a_clear_error(busy_endpoint):
     from azure.storage.blob import ExponentialRetry
 
-    counter = Counter()
+    counter = RequestCounter()
     retry = ExponentialRetry(initial_backoff=0.01, increment_base=0.01, retry_total=2, random_jitter_range=0)
     storage = AzureStorage(
         DEV_ACCOUNT,

@@ -34,6 +34,26 @@ _RELATIVE_BINARY = Path("node_modules") / ".bin" / "azurite-blob"
 _INSTALL_HINT = "run `make test` (or `make node_modules/.bin/azurite`) in the dtflw repository to install it"
 
 
+class RequestCounter:
+    """An azure-storage-blob `raw_request_hook` that counts the HTTP requests a client sends.
+
+    counter = RequestCounter()
+    AzureStorage(..., client_options={"raw_request_hook": counter})
+    storage.exists(path); assert counter.take() == 1
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, request: object) -> None:
+        self.count += 1
+
+    def take(self) -> int:
+        """Requests since the last call (and start counting again)."""
+        count, self.count = self.count, 0
+        return count
+
+
 def find_binary(start: Path | None = None) -> Path | None:
     """`$DTFLW_AZURITE_BLOB`, else `node_modules/.bin/azurite-blob` in `start` (cwd) or a parent."""
     if os.environ.get(BINARY_ENV):
