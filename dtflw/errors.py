@@ -6,6 +6,7 @@ involved. Secrets never appear in messages: callers pass already-redacted argume
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
@@ -166,3 +167,49 @@ class HistoryError(DtflwError):
 
 class RuntimeNotAvailableError(DtflwError):
     """No Databricks runtime handle (spark, dbutils) could be found and none was passed in."""
+
+
+class FlowInterrupted(KeyboardInterrupt):
+    """A flow run stopped by Ctrl-C (or a notebook's Cancel): no new notebook started, finished
+    ones are recorded, interrupted ones keep their outputs pending. `.result` has every outcome.
+
+    A `KeyboardInterrupt`, not a `DtflwError`, so `except Exception` never swallows a Ctrl-C.
+    """
+
+    def __init__(self, result: _RunOutcome, flow: str, counts: str) -> None:
+        self.result = result
+        self.flow = flow
+        super().__init__(
+            f"Flow '{flow}' run {result.run_id} interrupted: {counts}. "
+            f"Outputs of interrupted notebooks stay pending. Resume with flow.run(resume='{result.run_id}')."
+        )
+
+
+class ConcurrentWriteError(DtflwError):
+    """Another live run holds the pending marker of an output this notebook was about to write.
+
+    Raised up front, before anything is written: two writers of one table would corrupt it.
+    `path` is the table, `owner` the other writer (its run id first when it has one), `run_id`
+    and `notebook` what its marker recorded, `started` when it started (epoch seconds), and
+    `marker` the folder to remove if that writer is known to be dead.
+    """
+
+    def __init__(
+        self, path: str, owner: str, notebook: str, started: float, marker: str, run_id: str | None = None
+    ) -> None:
+        self.path = path
+        self.owner = owner
+        self.run_id = run_id
+        self.notebook = notebook
+        self.started = started
+        self.marker = marker
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started))
+        who = f"run {run_id} (writer {owner})" if run_id else f"writer {owner}"
+        super().__init__(
+            f"Output '{path}' is being written by {who}, notebook '{notebook or 'unknown'}', started {when}; "
+            f"a second writer would corrupt it. Wait for that run to finish, or remove '{marker}' if it is dead."
+        )
+
+
+class NotebookCancelledError(DtflwError):
+    """A notebook stopped before its next cell because its run was cancelled (Ctrl-C on the flow)."""

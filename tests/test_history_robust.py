@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dtflw import init_flow
-from dtflw.errors import HistoryError, StorageError
+from dtflw.errors import FlowRunError, HistoryError, StorageError
 from dtflw.run.history import LATEST_DIR, HistoryStore, RunRecord, flow_slug, new_run_id
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils, write_parquet_stub
@@ -78,7 +78,7 @@ def test_a_bad_latest_file_is_skipped_and_lazy_auto_still_runs(env, caplog, kind
     two_step(storage, dbutils).run()
     latest = history_dir(storage) / LATEST_DIR / flow_slug("robust")
     files = sorted(latest.glob("*.json"))
-    assert len(files) == 2
+    assert len(files) == 1  # one file per run, holding both notebooks' last successes
     for f in files:
         f.write_bytes(BAD_CONTENTS[kind])
     legacy = history_dir(storage) / LATEST_DIR / f"{flow_slug('robust')}.json"  # the earlier layout
@@ -106,7 +106,7 @@ def test_an_older_readable_latest_entry_is_used_when_the_newest_is_corrupt(env, 
 def test_records_of_a_run_whose_files_are_all_unreadable_raise_history_error(env):
     storage, dbutils = env
     run_id = two_step(storage, dbutils).run().run_id
-    for f in (history_dir(storage) / run_id).glob("*.json"):
+    for f in (history_dir(storage) / run_id).glob("*.json*"):
         f.write_bytes(b"\x00\x01")
     with pytest.raises(HistoryError, match=rf"{run_id}.*{history_dir(storage) / run_id}"):
         HistoryStore(storage).records(run_id)
@@ -244,6 +244,9 @@ def test_concurrent_flow_runs_all_keep_their_history_and_clear_their_markers(env
             flow = init_flow(storage, dbutils=dbutils, name="robust")
             flow.notebook("a").output("A").add()
             assert flow.run().ok
+        except FlowRunError as error:  # another run was writing A: this one failed up front
+            if "ConcurrentWriteError" not in str(error):
+                errors.append(error)
         except BaseException as error:  # reported below
             errors.append(error)
 

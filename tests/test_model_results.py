@@ -20,8 +20,8 @@ def test_statuses_read_and_serialise_as_plain_text() -> None:
         == '{"s": "succeeded", "a": "not selected"}'
     )
     assert RunStatus("skipped") is RunStatus.SKIPPED
-    assert [s.ok for s in RunStatus] == [True, True, False, False]
-    assert [s.is_failure for s in RunStatus] == [False, False, True, True]
+    assert [s.ok for s in RunStatus] == [True, True, False, False, False]
+    assert [s.is_failure for s in RunStatus] == [False, False, True, True, False]
     assert [e.value for e in FlowEventName] == ["flow_start", "notebook_start", "notebook_end", "flow_end"]
 
 

@@ -203,9 +203,9 @@ def test_history_records_are_stored_as_json_and_redacted(env, rec):
     flow = init_flow(storage, dbutils=dbutils, name="hist")
     flow.notebook("nb").args({"api_token": "abc123", "n": "1"}).output("T").add()
     result = flow.run()
-    files = list((Path(storage.base_path) / "_dtflw" / "history" / result.run_id).glob("*.json"))
-    assert len(files) == 1
-    doc = json.loads(files[0].read_text())
+    files = list((Path(storage.base_path) / "_dtflw" / "history" / result.run_id).glob("*.jsonl"))
+    assert len(files) == 1  # one batch: the run's records, one JSON document per line
+    (doc,) = [json.loads(line) for line in files[0].read_text().splitlines()]
     assert doc["args"] == {"api_token": "[REDACTED]", "n": "1"} and "abc123" not in files[0].read_text()
     assert doc["status"] == "succeeded" and doc["outputs"][0]["version"].startswith("files:")
     (record,) = flow.history()

@@ -154,10 +154,12 @@ def test_dag_run_history_error_chain_output_and_logs(
     with pytest.raises(FlowRunError) as info:
         flow.run()
     assert leaked(chain_text(info.value)) == []
-    run_files = list((Path(storage.base_path) / "_dtflw" / "history" / flow.history()[0].run_id).glob("*.json"))
-    assert len(run_files) == 2
-    files = list((Path(storage.base_path) / "_dtflw").rglob("*.json"))
-    docs = {json.loads(f.read_text())["notebook"].rsplit("/", 1)[-1]: json.loads(f.read_text()) for f in run_files}
+    assert leaked(repr(info.value.result) + str(info.value.result.rows())) == []  # results get printed
+    (run_file,) = (Path(storage.base_path) / "_dtflw" / "history" / flow.history()[0].run_id).glob("*.jsonl")
+    files = list((Path(storage.base_path) / "_dtflw").rglob("*.json*"))
+    lines = [json.loads(line) for line in run_file.read_text().splitlines()]
+    docs = {doc["notebook"].rsplit("/", 1)[-1]: doc for doc in lines}
+    assert len(docs) == 2
     assert "[REDACTED]" in docs["exits"]["exit_value"] and "[REDACTED]" in docs["exits"]["args"]["note"]
     assert docs["leaky"]["args"] == {"private_key": "[REDACTED]", "conn": "[REDACTED]"}
     assert "[REDACTED]" in docs["leaky"]["error"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from dtflw.errors import StorageError
+from dtflw.errors import ConcurrentWriteError, StorageError
 from dtflw.storage.dbfs import DbfsStorage
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils, write_parquet_stub
@@ -121,7 +122,11 @@ def test_concurrent_clears_of_one_marker_never_raise(storage):
     def work(n: int) -> None:
         try:
             for i in range(15):
-                owner = storage.mark_pending(table, f"nb{n}")
+                try:
+                    owner = storage.mark_pending(table, f"nb{n}")
+                except ConcurrentWriteError:  # another thread holds the table: it withdrew, nothing to clear
+                    barrier.wait(timeout=10) if i == 0 else None
+                    continue
                 barrier.wait(timeout=10) if i == 0 else None
                 storage.clear_pending(table, owner)
                 storage.clear_pending(table, owner)  # again: idempotent
@@ -143,8 +148,9 @@ def test_concurrent_owners_each_clear_only_their_own_entry(storage):
     write_parquet_stub(str(local_path(storage, table)))
     errors: list[BaseException] = []
     owners = [f"run{n}" for n in range(8)]
-    for owner in owners:
-        storage.mark_pending(table, "nb", owner=owner)
+    for owner in owners:  # earlier writers whose leases ran out: dead
+        storage.mark_pending(table, "nb", owner=owner, lease_seconds=0.01)
+        time.sleep(0.02)
     keeper = storage.mark_pending(table, "nb", owner="last")  # started last, still writing
 
     def clear(owner: str) -> None:
@@ -167,14 +173,16 @@ def test_concurrent_owners_each_clear_only_their_own_entry(storage):
 # ---- owner-based markers -------------------------------------------------------------------------
 def test_one_writer_clearing_does_not_clear_a_later_writers_pending_state(storage):
     table = storage.get_abs_path(storage.get_path_in_root_dir("t/A.parquet"))
-    p1 = storage.mark_pending(table, "nb")
-    p2 = storage.mark_pending(table, "nb")  # a second run starts writing A
+    p1 = storage.mark_pending(table, "nb", lease_seconds=0.01)
+    time.sleep(0.02)  # P1 stops renewing: its lease runs out, so it counts as dead
+    p2 = storage.mark_pending(table, "nb", lease_seconds=0.3)  # a second run starts writing A
     write_parquet_stub(str(local_path(storage, table)))
-    storage.clear_pending(table, p1)  # the first run finishes
+    storage.clear_pending(table, p1)  # the first run finishes after all
     assert storage.is_pending(table) and not storage.exists(table)  # P2 may still be writing
     assert storage.pending_owners(table) == [p2]
     # P2 is killed: A stays pending, so a lazy run redoes it
     assert not storage.exists(table) and storage.exists(table, ignore_pending=True)
+    time.sleep(0.35)  # ... and its lease runs out
     p3 = storage.mark_pending(table, "nb")  # a later successful rewrite supersedes P2's half write
     storage.clear_pending(table, p3)
     assert not storage.is_pending(table) and storage.exists(table)
@@ -182,7 +190,8 @@ def test_one_writer_clearing_does_not_clear_a_later_writers_pending_state(storag
 
 def test_a_failed_earlier_writer_is_superseded_by_a_later_success(storage):
     table = storage.get_abs_path(storage.get_path_in_root_dir("t/B.parquet"))
-    storage.mark_pending(table, "nb")  # failed: never cleared
+    failed = storage.mark_pending(table, "nb")
+    storage.abandon_pending(table, failed)  # failed: never cleared, its lease ended
     write_parquet_stub(str(local_path(storage, table)))
     assert not storage.exists(table)
     owner = storage.mark_pending(table, "nb")

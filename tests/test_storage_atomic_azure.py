@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
 
+from dtflw.errors import ConcurrentWriteError
 from dtflw.run.history import HistoryStore, RunRecord, new_run_id
 from dtflw.storage.azure import AzureStorage
 from dtflw.testing.azurite import DEV_ACCOUNT, Azurite, RequestCounter
@@ -29,7 +31,8 @@ def blobs(azurite: str, azurite_server: Azurite) -> tuple[AzureStorage, RequestC
 def test_owner_markers_on_blobs_keep_exists_at_one_request(blobs):
     storage, requests, client = blobs
     client.upload_blob("t/T.parquet/part-0.parquet", b"PAR1")
-    p1 = storage.mark_pending("t/T.parquet", "nb")
+    p1 = storage.mark_pending("t/T.parquet", "nb", lease_seconds=0.01)
+    time.sleep(0.05)  # P1's lease runs out: a later writer may proceed
     p2 = storage.mark_pending("t/T.parquet", "nb")
     requests.take()
     assert not storage.exists("t/T.parquet") and requests.take() == 1  # the owner entries are in the page
@@ -60,7 +63,10 @@ def test_concurrent_clears_on_blobs_never_raise(blobs):
     def work() -> None:
         try:
             for _ in range(3):
-                owner = storage.mark_pending("t/T.parquet", "nb")
+                try:
+                    owner = storage.mark_pending("t/T.parquet", "nb")
+                except ConcurrentWriteError:  # another thread holds it: this one withdrew
+                    continue
                 storage.clear_pending("t/T.parquet", owner)
                 storage.clear_pending("t/T.parquet", owner)
         except BaseException as error:  # reported below
@@ -74,11 +80,26 @@ def test_concurrent_clears_on_blobs_never_raise(blobs):
     assert not errors and storage.exists("t/T.parquet")
 
 
+def test_a_second_live_writer_on_blobs_fails_up_front_naming_the_first(blobs):
+    storage, requests, client = blobs
+    client.upload_blob("t/T.parquet/part-0.parquet", b"PAR1")
+    p1 = storage.mark_pending("t/T.parquet", "/Repos/p/ingest", owner="run-1.a", lease_seconds=60, run_id="run-1")
+    requests.take()
+    with pytest.raises(ConcurrentWriteError, match=r"run run-1 .*notebook '/Repos/p/ingest'") as caught:
+        storage.mark_pending("t/T.parquet", "/Repos/p/ingest", lease_seconds=60)
+    assert caught.value.owner == p1 and caught.value.run_id == "run-1"
+    assert storage.pending_owners("t/T.parquet") == [p1]  # the second writer left nothing behind
+    storage.clear_pending("t/T.parquet", p1)
+    assert storage.exists("t/T.parquet")
+    assert sorted(b.name for b in client.list_blobs()) == ["t/T.parquet/part-0.parquet"]
+
+
 def test_history_on_blobs_skips_a_corrupt_record_and_merges_latest(blobs, caplog):
     storage, _, client = blobs
     store = HistoryStore(storage)
     run_id = new_run_id()
     store.append(RunRecord(run_id, "f", "a", "/nb/a", 1, "succeeded", ended=1.0))
+    store.flush()  # records are buffered per run and written in batches
     client.upload_blob(f"_dtflw/history/{run_id}/00000-bad.json", b"\x00\xff")
     caplog.set_level(logging.WARNING, logger="dtflw.run.history")
     assert [r.key for r in store.records(run_id)] == ["a"]

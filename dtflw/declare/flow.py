@@ -10,6 +10,7 @@ the context and the options to `DagRun` and applies the `FlowRunResult` that com
 from __future__ import annotations
 
 import json
+import time
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,13 +19,14 @@ from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
 from dtflw.declare.evaluated import NotebookRun
-from dtflw.declare.mode import is_declare_only, register_flow
+from dtflw.declare.mode import default_resume, is_declare_only, register_flow
 from dtflw.declare.plugins import FlowPluginBase, NotebookPluginBase
-from dtflw.errors import FlowRunError, InvalidArgumentError
+from dtflw.errors import FlowInterrupted, FlowRunError, InvalidArgumentError
 from dtflw.export.bundle import bundle_yaml
 from dtflw.export.jobs import job_settings
 from dtflw.lineage.graph import LineageGraph, build_lineage
 from dtflw.logger import LoggerBase
+from dtflw.model.dag import next_task_key
 from dtflw.model.results import FlowRunResult
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import LazyMode, RunStatus
@@ -33,6 +35,7 @@ from dtflw.run.decide import Plan
 from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks
 from dtflw.run.history import HistoryStore, RunRecord
 from dtflw.run.options import Force, RunOptions
+from dtflw.run.recording import EagerRecorder, run_error_reason
 from dtflw.run.scheduler import DagRun
 from dtflw.run.select import Patterns
 from dtflw.run.step import RunOutcome, run_one
@@ -57,6 +60,9 @@ class Flow:
         self._ran: set[int] = set()  # declaration indexes a DAG run has taken care of
         self._statuses: dict[int, RunStatus] = {}
         self.last_result: FlowRunResult | None = None
+        self._eager: EagerRecorder | None = None
+        self._keys: dict[int, str] = {}  # task key of each declared notebook (as `task_keys` gives)
+        self._keys_used: dict[str, int] = {}
         register_flow(self)
 
     @property
@@ -100,6 +106,7 @@ class Flow:
         """Freeze a builder into the next NotebookSpec and register its outputs."""
         spec = builder.build(len(self._specs))
         self._specs.append(spec)
+        self._keys[spec.index] = next_task_key(spec, self._keys_used)
         self._catalog.declare(spec.index, spec.path, spec.outputs)
         return spec
 
@@ -108,15 +115,29 @@ class Flow:
         if is_declare_only():
             self._publish(spec)
             return None
+        recorder, started = self._recorder(), time.time()
         try:
             outcome = run_one(self._ctx, spec, lazy=is_lazy, strict=strict)
-        except Exception:
+        except Exception as error:
             self._statuses[spec.index] = RunStatus.FAILED
+            recorder.record(self._keys[spec.index], spec, RunStatus.FAILED, started,
+                            attempt=getattr(error, "attempts", 1),
+                            error=self._ctx.redact_text(run_error_reason(error)))  # fmt: skip
             raise
+        if outcome.status is RunStatus.SUCCEEDED:  # a lazy skip records nothing: it changed nothing
+            recorder.record(self._keys[spec.index], spec, outcome.status, started, attempt=outcome.attempts,
+                            exit_value=outcome.exit_value, reason=outcome.reason,
+                            fingerprint=recorder.fingerprint(spec))  # fmt: skip
         self._outcomes[spec.index] = outcome
         self._statuses[spec.index] = outcome.status
         self._publish(spec)
         return outcome.exit_value
+
+    def _recorder(self) -> EagerRecorder:
+        """History of this flow's eager runs (one run id for all of them), made on first use."""
+        if self._eager is None:
+            self._eager = EagerRecorder(self._ctx, self.name)
+        return self._eager
 
     def _publish(self, spec: NotebookSpec) -> None:
         """Make a finished notebook's outputs the latest evaluated tables and record its run."""
@@ -148,6 +169,8 @@ class Flow:
         notebooks regardless of laziness; `resume` ("last" or a run id) re-runs what failed or never
         ran in that run, plus downstream. Raises FlowRunError when a notebook failed.
         """
+        if resume is None:
+            resume = self._default_resume()
         options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
         run = DagRun(self._ctx, self._pending(), options, self.name, self._fire)
         if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
@@ -156,9 +179,22 @@ class Flow:
             return run.declared_result()
         result = run.execute()
         self._apply(run.dag.specs, result)
+        if run.interrupted:
+            raise FlowInterrupted(result, self.name, _counts(result))
         if not result.ok:
             raise FlowRunError(result)
         return result
+
+    def _default_resume(self) -> str | None:
+        """`dtflw run --resume`'s run id when this flow recorded it ("last": always), else None."""
+        wanted = default_resume()
+        if wanted is None or wanted == "last":
+            return wanted
+        history = HistoryStore(self._ctx.storage)
+        known = wanted in history.run_ids() and history.records(wanted, self.name)
+        if not known:
+            self._ctx.logger.log(f"Flow '{self.name}' has no run {wanted}: it runs without resuming.")
+        return wanted if known else None
 
     def _apply(self, specs: Mapping[int, NotebookSpec], result: FlowRunResult) -> None:
         """Take in what a DAG run returned: statuses, published tables, the last result."""
@@ -260,3 +296,9 @@ def init_flow(
     ctx = FlowContext(storage, spark=spark, dbutils=dbutils, logger=logger, runner=runner)
     _ = ctx.dbutils  # find the runtime's dbutils now: without one, say so before anything is declared
     return Flow(ctx, name=name)
+
+
+def _counts(result: FlowRunResult) -> str:
+    """ "3 succeeded, 1 cancelled" for an interrupted run's message."""
+    by_status = result.by_status()
+    return ", ".join(f"{len(names)} {status.value}" for status, names in by_status.items() if names) or "nothing ran"

@@ -26,3 +26,16 @@ def register_flow(flow: Any) -> None:
     flows = _declared_flows.get()
     if flows is not None:
         flows.append(flow)
+
+
+_resume: contextvars.ContextVar[str | None] = contextvars.ContextVar("dtflw_resume", default=None)
+
+
+def resuming(run_id: str) -> contextlib.AbstractContextManager[str | None]:
+    """Within the block `flow.run()` without `resume=` resumes `run_id` ("last" or a run id) for
+    each flow that recorded it (`dtflw run --resume`); other flows run as they would."""
+    return scoped(_resume, run_id)
+
+
+def default_resume() -> str | None:
+    return _resume.get()

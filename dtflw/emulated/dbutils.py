@@ -122,7 +122,7 @@ class EmulatedNotebook:
             outcome = self._invoke(handler, frame, args, timeout)
         except NotebookExit as exit_:
             return exit_.value
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # sys.exit() in a notebook fails it; Ctrl-C propagates
             failure = self._failure(resolved, error, args)
         if failure is not None:
             # Raised outside the handler so `__context__` does not keep the unredacted original.
@@ -204,14 +204,16 @@ class EmulatedNotebook:
             outcome.error = error
 
     def _failure(
-        self, resolved: str, error: Exception, args: Mapping[str, str]
+        self, resolved: str, error: Exception | SystemExit, args: Mapping[str, str]
     ) -> tuple[NotebookRunError, BaseException]:
         """The `NotebookRunError` for a failed handler and its cause, both free of secrets.
 
         The cause is the handler's exception with its whole chain redacted (`redact_exception`).
+        A `sys.exit(code)` shows as ``SystemExit: <code>`` (``None`` when no code was given).
         """
         redact = self._owner.redactor.redact
-        message = redact(f"{type(error).__name__}: {error}")
+        detail = str(error.code) if isinstance(error, SystemExit) else str(error)
+        message = redact(f"{type(error).__name__}: {detail}")
         return NotebookRunError(resolved, message, self._redacted(args)), redact_exception(error, redact)
 
     def _redacted(self, args: Mapping[str, str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ STATUS_COLOURS: Mapping[str, tuple[str, str]] = {
     RunStatus.SKIPPED.value: ("#e9ecef", "#868e96"),
     RunStatus.FAILED.value: ("#ffe3e3", "#e03131"),
     RunStatus.UPSTREAM_FAILED.value: ("#ffe8cc", "#f76707"),
+    RunStatus.CANCELLED.value: ("#fff3bf", "#f08c00"),
 }
 PLAIN_STATUSES = ("running", "pending", "not run")
 KNOWN_STATUSES = (*STATUS_COLOURS, *PLAIN_STATUSES)

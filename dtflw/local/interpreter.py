@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from dtflw.emulated.errors import NotebookExit
+from dtflw.errors import NotebookCancelledError
 from dtflw.local.capture import captured, is_echoing, real_stdout
 from dtflw.local.records import CellRecord, CellStatus, NotebookRecord, Output
 from dtflw.local.source import Cell, Notebook, parse_notebook_file, parse_run_directive
@@ -55,6 +56,7 @@ class ExecEnv:
     get_spark: Callable[[], Any]
     resolve_include: Callable[[Path, str], Path]  # (including file, %run path) -> notebook file
     display_rows: int = 100
+    cancelled: Callable[[], bool] = lambda: False  # True once the run is cancelled: no further cell starts
 
 
 class NotebookNamespace(dict[str, Any]):
@@ -173,6 +175,8 @@ def execute_notebook(nb: Notebook, file: Path, ns: NotebookNamespace, env: ExecE
     """
     with scoped(_redact, redactor_of(env.dbutils)):
         for cell in nb.cells:
+            if env.cancelled():
+                raise NotebookCancelledError(f"Run cancelled: cell {cell.index + 1} and after were not run.")
             cell_record = CellRecord(cell)
             record.cells.append(cell_record)
             _run_recorded(cell, cell_record, file, ns, env, record)

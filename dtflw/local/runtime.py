@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import logging
 import os
 import posixpath
 import sys
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 NOTEBOOK_SUFFIXES = (".py", ".ipynb")
 SECRET_ENV_PREFIX = "DTFLW_SECRET__"
+_log = logging.getLogger(__name__)
 _current_record: contextvars.ContextVar[NotebookRecord | None] = contextvars.ContextVar(
     "dtflw_local_record", default=None
 )
@@ -69,8 +71,10 @@ def load_secrets_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
+        # The position, never the message: a JSON error message quotes the text around it.
+        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         raise InvalidArgumentError(
-            f"Secrets file {str(path)!r} could not be read as JSON: {type(error).__name__}"
+            f"Secrets file {str(path)!r} could not be read as JSON: {type(error).__name__}{where}"
         ) from None
     if not isinstance(data, dict) or not all(
         isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in data.values()
@@ -147,6 +151,7 @@ class LocalRuntime:
         self._records_lock = threading.Lock()
         self._spark_lock = threading.Lock()
         self._spark: Any = None
+        self._cancel = threading.Event()
         self._entry_dir: Path | None = None
         self._authorities: set[str] = set()
         self.dbutils: LocalDbutils | None = None
@@ -168,11 +173,24 @@ class LocalRuntime:
             self.workspace_dir = f"/Users/{self.user}/{entry.parent.name}"
         ws_path = posixpath.join(self.workspace_dir, entry.stem)
         self.dbutils = LocalDbutils(self, self.path_map, user=self.user, notebook_path=ws_path, secrets=self._secrets)
+        self._cancel.clear()
         try:
             with self._activated(entry.parent):
                 return self.dbutils.notebook.run(ws_path, timeout_seconds, dict(params or {}))
         finally:
             self.redact_records()
+
+    def cancel_running(self) -> None:
+        """Cancel the notebooks of this run: none starts another cell, and running Spark jobs are
+        cancelled (the cell waiting for one fails). Called on a flow run's first Ctrl-C."""
+        self._cancel.set()
+        with self._spark_lock:
+            spark = self._spark
+        if spark is not None:
+            try:
+                spark.sparkContext.cancelAllJobs()
+            except Exception as error:  # a stopped session: nothing left to cancel
+                _log.debug("cancelAllJobs failed: %s", error)
 
     def redact_records(self) -> None:
         """Redact every record with all secrets fetched by the end of the run.
@@ -250,7 +268,7 @@ class LocalRuntime:
         try:
             notebook = parse_notebook_file(file)
             self._note_authorities(file)
-            env = ExecEnv(self.dbutils, self.spark, self.resolve_include)
+            env = ExecEnv(self.dbutils, self.spark, self.resolve_include, cancelled=self._cancel.is_set)
             with scoped(_current_record, record), echoing(parent is None and self.echo):
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
@@ -352,4 +370,6 @@ def redact_record(record: NotebookRecord, redact: Callable[[str], str]) -> None:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return str(error.code)
     return error.reason if isinstance(error, NotebookRunError) else str(error)

@@ -48,7 +48,8 @@ def _summary(records: Sequence[NotebookRecord], error: BaseException, entry: str
         where += f", cell {origin.error_cell + 1}, line {origin.error_line}"
     called = _chain(records, origin)
     via = f" It was called from {' <- '.join(called)}." if called else ""
+    before = "Cells before the failing one completed; see" if origin.error_cell else "See"
     return (
         f"dtflw run failed: notebook {origin.workspace_path} ({where}) raised {origin.error}.{via} "
-        f"Cells before the failing one completed; see the report for outputs and the full traceback."
+        f"{before} the report for outputs and the full traceback."
     )

@@ -63,10 +63,15 @@ def task_keys(specs: Sequence[NotebookSpec]) -> dict[int, str]:
     keys: dict[int, str] = {}
     used: dict[str, int] = {}
     for spec in specs:
-        base = re.sub(r"[^A-Za-z0-9_-]+", "_", spec.project_path.replace("/", "__")).strip("_") or "notebook"
-        used[base] = used.get(base, 0) + 1
-        keys[spec.index] = base if used[base] == 1 else f"{base}_{used[base]}"
+        keys[spec.index] = next_task_key(spec, used)
     return keys
+
+
+def next_task_key(spec: NotebookSpec, used: dict[str, int]) -> str:
+    """The key of `spec` after the notebooks counted in `used` (base key -> times seen; updated)."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", spec.project_path.replace("/", "__")).strip("_") or "notebook"
+    used[base] = used.get(base, 0) + 1
+    return base if used[base] == 1 else f"{base}_{used[base]}"
 
 
 def build_dag(specs: Sequence[NotebookSpec]) -> Dag:

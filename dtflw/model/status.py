@@ -27,6 +27,7 @@ class RunStatus(TextEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     UPSTREAM_FAILED = "upstream_failed"
+    CANCELLED = "cancelled"  # interrupted while running, or never started because the run was interrupted
 
     @property
     def ok(self) -> bool:

@@ -42,6 +42,19 @@ class DbutilsRunner:
         result: str | None = db.run_notebook(path, timeout_seconds, arguments, dbutils=self.dbutils)
         return result
 
+    def cancel(self) -> None:
+        """Cancel running notebooks where the runtime can: the local runtime stops them before
+        their next cell and cancels their Spark jobs. Databricks' dbutils has no such call."""
+        dbutils = self.dbutils
+        if dbutils is None:
+            try:
+                dbutils = db.get_dbutils()
+            except Exception:  # no runtime: nothing to cancel
+                return
+        cancel = getattr(getattr(dbutils, "runtime", None), "cancel_running", None)
+        if callable(cancel):
+            cancel()
+
 
 class RunContext:
     """What running notebooks needs: storage, spark, dbutils, logger, runner, driver path, redaction."""

@@ -1,9 +1,11 @@
 """Run history: one RunRecord per notebook attempt, kept on the flow's storage.
 
-Records are JSON files under `<base>/<root_dir>/_dtflw/history/<run id>/` (one file each, so
-writers never append to a shared file); `_dtflw/history/_latest/<flow>/` keeps each notebook's
-last successful record for quick incremental decisions (one new file per update, so concurrent
-runs never overwrite each other). With a delta-format storage the run's
+Records live under `<base>/<root_dir>/_dtflw/history/<run id>/` as JSON-lines batch files: a
+run buffers its records and writes a new, atomically created batch at most about once a second
+and at its end (so a killed run loses at most the last second, and a 10,000-notebook run writes
+a handful of files, not 10,000). `_dtflw/history/_latest/<flow>/` keeps each notebook's last
+successful record for incremental decisions: one new file per run, never overwritten, merged by
+readers (newest `ended` wins), compacted now and then. With a delta-format storage the run's
 records are also appended to the Delta table `_dtflw/history_delta` at the end of a run when a
 SparkSession is running (always on Databricks; a local run that skipped everything starts none).
 """
@@ -76,11 +78,27 @@ class RunRecord:
         return None if self.started is None or self.ended is None else self.ended - self.started
 
     def to_dict(self) -> dict[str, Any]:
-        doc = attrs.asdict(self)
-        doc["status"] = self.status.value
-        doc["args"] = dict(self.args)
-        doc["started_at"], doc["ended_at"] = _iso(self.started), _iso(self.ended)
-        return doc
+        """The JSON document of this record (field by field: this runs once per notebook)."""
+        return {
+            "run_id": self.run_id,
+            "flow": self.flow,
+            "key": self.key,
+            "notebook": self.notebook,
+            "attempt": self.attempt,
+            "status": self.status.value,
+            "args": dict(self.args),
+            "inputs": [{"name": t.name, "path": t.path, "version": t.version} for t in self.inputs],
+            "outputs": [{"name": t.name, "path": t.path, "version": t.version} for t in self.outputs],
+            "started": self.started,
+            "ended": self.ended,
+            "exit_value": self.exit_value,
+            "error": self.error,
+            "reason": self.reason,
+            "fingerprint": self.fingerprint,
+            "source_hash": self.source_hash,
+            "started_at": _iso(self.started),
+            "ended_at": _iso(self.ended),
+        }
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> RunRecord:
@@ -94,10 +112,6 @@ class RunRecord:
 def flow_slug(flow: str) -> str:
     """A file-name-safe id for a flow name."""
     return hashlib.sha1(flow.encode()).hexdigest()[:16]
-
-
-def _key_slug(key: str) -> str:
-    return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
 def check_run_id(run_id: object) -> str:
@@ -115,38 +129,56 @@ def check_run_id(run_id: object) -> str:
 class HistoryStore:
     """Reads and writes RunRecords on a Storage.
 
-    Robust by design: a record or `_latest` file that cannot be read or parsed (empty, truncated,
-    binary, not a record) is skipped with a logged warning naming it, so it never blocks a run;
-    writes are atomic (`Storage._write_text_atomic`) and a write that fails is logged, never
-    raised, because history must not turn a finished run into a failed one.
+    Robust by design: a batch, line or `_latest` file that cannot be read or parsed (empty,
+    truncated, binary, not a record) is skipped with a logged warning naming it, so it never
+    blocks a run; writes are atomic (`Storage._write_text_atomic`) and a write that fails is
+    logged, never raised, because history must not turn a finished run into a failed one.
 
-    `_latest/<flow slug>/` holds one file per notebook success, `<key slug>-<ended ms>-<rand>.json`:
-    writers only ever create new files, so concurrent runs never contend on (or lose each
-    other's updates to) one file; readers take each key's newest readable file. Older files of
-    a key are pruned after a write (keeping a few). A `_latest/<flow slug>.json` of an earlier
-    release is still read, as the oldest layer.
+    Writers only ever create new files (named `<time ns>-<random>`), so concurrent runs never
+    contend on one file or lose each other's updates. `_latest/<flow slug>/` is compacted into one
+    file when it holds more than `KEEP_FILES`: the merged file is written before the files it
+    merged are deleted, and only files that were read are deleted, so concurrent compactions
+    never lose an entry. Files of earlier releases (one record per `.json`, one key per
+    `_latest` file, a single `_latest/<flow slug>.json`) are still read.
     """
 
-    KEEP_PER_KEY = 3
+    KEEP_FILES = 8
+    FLUSH_SECONDS = 1.0
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, flush_seconds: float = FLUSH_SECONDS) -> None:
         self.storage = storage
         self.base = storage.get_abs_path(storage.get_path_in_root_dir(HISTORY_DIR))
+        self.flush_seconds = flush_seconds
         self._lock = threading.Lock()
-        self._seq = 0
+        self._buffer: list[RunRecord] = []
+        self._last_flush = time.monotonic()
 
     # ---- run records ---------------------------------------------------------------------
     def append(self, record: RunRecord) -> None:
-        """Write one record (atomically); a failure is logged, never raised."""
+        """Buffer one record; buffered records are written when `flush_seconds` have passed
+        since the last write, and by `flush()` (which every run calls at its end)."""
         with self._lock:
-            self._seq += 1
-            seq = self._seq
-        path = f"{self.base}/{record.run_id}/{seq:05d}-{_key_slug(record.key)}-{record.attempt}.json"
-        try:
-            check_run_id(record.run_id)
-            self.storage._write_text_atomic(path, json.dumps(record.to_dict()))
-        except Exception as error:  # history must never fail a run
-            _log.warning("Run history: could not write record %s: %s", path, error)
+            self._buffer.append(record)
+            due = time.monotonic() - self._last_flush >= self.flush_seconds
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered records: one new JSON-lines file per run id. Failures are logged."""
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+            self._last_flush = time.monotonic()
+        by_run: dict[str, list[RunRecord]] = {}
+        for record in batch:
+            by_run.setdefault(record.run_id, []).append(record)
+        for run_id, records in by_run.items():
+            path = f"{self.base}/{run_id}/{_new_name()}.jsonl"
+            try:
+                check_run_id(run_id)
+                lines = "".join(json.dumps(r.to_dict()) + "\n" for r in records)
+                self.storage._write_text_atomic(path, lines)
+            except Exception as error:  # history must never fail a run
+                _log.warning("Run history: could not write %d record(s) to %s: %s", len(records), path, error)
 
     def run_ids(self) -> list[str]:
         """Every recorded run, oldest first."""
@@ -155,13 +187,13 @@ class HistoryStore:
         except Exception as error:
             _log.warning("Run history: could not list %s: %s", self.base, error)
             return []
-        return sorted(e.name for e in entries if e.is_dir and RUN_ID.match(e.name))
+        return sorted(e.name.rstrip("/") for e in entries if e.is_dir and RUN_ID.match(e.name.rstrip("/")))
 
     def records(self, run_id: str | None = None, flow: str | None = None) -> list[RunRecord]:
         """Records of one run (or of all runs), in the order they were written.
 
-        Unreadable record files are skipped with a warning. For one `run_id`: HistoryError when
-        it is malformed, or when its run holds record files and none of them can be read.
+        Unreadable files and lines are skipped with a warning. For one `run_id`: HistoryError
+        when it is malformed, not recorded, or when none of its record files can be read.
         """
         if run_id:
             return self._run_records(check_run_id(run_id), flow, strict=True)
@@ -172,37 +204,54 @@ class HistoryStore:
 
     def _run_records(self, run_id: str, flow: str | None, strict: bool) -> list[RunRecord]:
         folder = f"{self.base}/{run_id}"
-        entries = self.storage._list_dir(folder) or []
-        files = sorted(e.name for e in entries if not e.is_dir and _is_record_name(e.name))
+        entries = self.storage._list_dir(folder)
+        if entries is None and strict:
+            raise HistoryError(f"No run {run_id} is recorded under {self.base}.")
+        files = sorted(e.name for e in entries or [] if not e.is_dir and _is_record_name(e.name))
         out: list[RunRecord] = []
         unreadable = 0
         for name in files:
-            record = self._read_record(f"{folder}/{name}")
-            if record is None:
+            records = self._read_records(f"{folder}/{name}")
+            if records is None:
                 unreadable += 1
-            elif flow is None or record.flow == flow:
-                out.append(record)
+            out.extend(r for r in records or [] if flow is None or r.flow == flow)
         if strict and files and unreadable == len(files):
             raise HistoryError(f"Run {run_id}: none of its {len(files)} record file(s) under {folder} can be read.")
         return out
 
-    def _read_record(self, path: str) -> RunRecord | None:
-        doc = self._read_json(path)
-        if doc is None:
+    def _read_records(self, path: str) -> list[RunRecord] | None:
+        """The records in a batch (`.jsonl`) or single-record (`.json`) file; None if unreadable."""
+        if not path.endswith(".jsonl"):
+            doc = self._read_json(path)
+            record = _as_record(doc, path) if doc is not None else None
+            return None if record is None else [record]
+        text = self._read(path)
+        if text is None:
             return None
+        out: list[RunRecord] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError as error:
+                _log.warning("Run history: skipping line %d of %s: not valid JSON (%s)", number, path, error)
+                continue
+            record = _as_record(doc, f"line {number} of {path}")
+            if record is not None:
+                out.append(record)
+        return out or None
+
+    def _read(self, path: str) -> str | None:
         try:
-            return RunRecord.from_dict(doc)
+            return self.storage._read_text(path)
         except Exception as error:
-            _log.warning("Run history: skipping %s: not a run record (%s)", path, error)
+            _log.warning("Run history: skipping %s: cannot be read (%s)", path, error)
             return None
 
     def _read_json(self, path: str) -> dict[str, Any] | None:
         """The JSON object in `path`; None (with a warning) when missing, unreadable or not an object."""
-        try:
-            text = self.storage._read_text(path)
-        except Exception as error:
-            _log.warning("Run history: skipping %s: cannot be read (%s)", path, error)
-            return None
+        text = self._read(path)
         if text is None:
             return None
         try:
@@ -240,72 +289,61 @@ class HistoryStore:
             latest.update({k: v for k, v in notebooks.items() if isinstance(v, dict)})
         elif legacy is not None:
             _log.warning("Run history: skipping %s: not a last-successes file", legacy_path)
-        folder = self._latest_folder(flow)
+        _merge(latest, self._read_latest_files(self._latest_folder(flow))[0])
+        return latest
+
+    def _read_latest_files(self, folder: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """The merged entries of every readable file in `folder`, and the names of those files."""
         try:
             entries = self.storage._list_dir(folder) or []
         except Exception as error:
             _log.warning("Run history: could not list %s: %s", folder, error)
-            return latest
-        by_key: dict[str, list[str]] = {}
-        for entry in entries:
-            parsed = _parse_latest_name(entry.name)
-            if parsed is not None and not entry.is_dir:
-                by_key.setdefault(parsed[0], []).append(entry.name)
-        for names in by_key.values():
-            for name in sorted(names, reverse=True):  # newest first; fall back past unreadable ones
-                doc = self._read_json(f"{folder}/{name}")
-                record = doc.get("record") if doc else None
-                key = doc.get("key") if doc else None
-                if isinstance(record, dict) and isinstance(key, str):
-                    if _ended(record) >= _ended(latest.get(key)):
-                        latest[key] = record
-                    break
+            return {}, []
+        merged: dict[str, dict[str, Any]] = {}
+        read: list[str] = []
+        for name in sorted(e.name for e in entries if not e.is_dir and e.name.endswith(".json")):
+            doc = self._read_json(f"{folder}/{name}")
+            found = _latest_entries(doc)
+            if found is None:
                 if doc is not None:
-                    _log.warning("Run history: skipping %s: not a last-success entry", f"{folder}/{name}")
-        return latest
-
-    def save_latest_successes(self, flow: str, latest: Mapping[str, Mapping[str, Any]]) -> None:
-        """Record each notebook's last success; only entries newer than what is stored are written.
-
-        Each is a new file (atomic, never overwritten), so concurrent runs merge: a reader takes
-        each key's newest `ended`. Failures are logged, never raised.
-        """
-        try:
-            stored = self.latest_successes(flow)
-        except Exception as error:
-            _log.warning("Run history: could not read the last successes of flow %r: %s", flow, error)
-            stored = {}
-        folder = self._latest_folder(flow)
-        written = False
-        for key, record in latest.items():
-            old = stored.get(key)
-            if old is not None and (_ended(record) < _ended(old) or dict(record) == old):
+                    _log.warning("Run history: skipping %s: not a last-successes file", f"{folder}/{name}")
                 continue
-            ended_ms = int(_ended(record) * 1000) if _ended(record) > 0 else 0
-            name = f"{_key_slug(key)}-{ended_ms:015d}-{secrets.token_hex(4)}.json"
-            try:
-                self.storage._write_text_atomic(f"{folder}/{name}", json.dumps({"key": key, "record": dict(record)}))
-                written = True
-            except Exception as error:  # history must never fail a run
-                _log.warning("Run history: could not write %s: %s", f"{folder}/{name}", error)
-        if written:
-            self._prune(folder)
+            _merge(merged, found)
+            read.append(name)
+        return merged, read
 
-    def _prune(self, folder: str) -> None:
-        """Remove each key's older files, keeping the newest few: one listing for all keys
-        (deletes are idempotent, so concurrent pruning is safe). Failures are logged."""
+    def save_latest_successes(self, flow: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record these notebooks' last successes (key -> record dict) as one new file.
+
+        Never overwrites: concurrent runs merge, a reader takes each key's newest `ended`. When
+        the folder holds more than `KEEP_FILES` files they are compacted. Failures are logged.
+        """
+        if not updates:
+            return
+        folder = self._latest_folder(flow)
+        doc = {"latest": {key: dict(record) for key, record in updates.items()}}
+        path = f"{folder}/{_new_name()}.json"
+        try:
+            self.storage._write_text_atomic(path, json.dumps(doc))
+        except Exception as error:  # history must never fail a run
+            _log.warning("Run history: could not write %s: %s", path, error)
+            return
+        self._compact(folder)
+
+    def _compact(self, folder: str) -> None:
+        """Merge the folder's files into one when there are too many. Failures are logged."""
         try:
             entries = self.storage._list_dir(folder) or []
-            by_key: dict[str, list[str]] = {}
-            for entry in entries:
-                parsed = _parse_latest_name(entry.name)
-                if parsed is not None:
-                    by_key.setdefault(parsed[0], []).append(entry.name)
-            for names in by_key.values():
-                for name in sorted(names)[: -self.KEEP_PER_KEY]:
-                    self.storage._delete(f"{folder}/{name}")
+            if sum(1 for e in entries if not e.is_dir) <= self.KEEP_FILES:
+                return
+            merged, read = self._read_latest_files(folder)
+            if not read:
+                return
+            self.storage._write_text_atomic(f"{folder}/{_new_name()}.json", json.dumps({"latest": merged}))
+            for name in read:
+                self.storage._delete(f"{folder}/{name}")
         except Exception as error:
-            _log.warning("Run history: could not prune %s: %s", folder, error)
+            _log.warning("Run history: could not compact %s: %s", folder, error)
 
     def write_delta(self, spark: Any, records: Sequence[RunRecord]) -> None:
         """Append records to the Delta history table (delta-format storages, Spark required)."""
@@ -317,16 +355,45 @@ class HistoryStore:
         frame.write.format("delta").mode("append").option("mergeSchema", "true").save(self.storage._spark_path(path))
 
 
+def _new_name() -> str:
+    """A new, never reused file name that sorts by creation time."""
+    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+
+
 def _is_record_name(name: str) -> bool:
-    return name.endswith(".json") and not name.startswith(".")
+    return name.endswith((".json", ".jsonl")) and not name.startswith(".")
 
 
-_LATEST_NAME = re.compile(r"^([0-9a-f]{16})-(\d{15})-[0-9a-f]{8}\.json$")
+def _as_record(doc: Any, where: str) -> RunRecord | None:
+    if not isinstance(doc, dict):
+        _log.warning("Run history: skipping %s: expected a JSON object, found %s", where, type(doc).__name__)
+        return None
+    try:
+        return RunRecord.from_dict(doc)
+    except Exception as error:
+        _log.warning("Run history: skipping %s: not a run record (%s)", where, error)
+        return None
 
 
-def _parse_latest_name(name: str) -> tuple[str, int] | None:
-    m = _LATEST_NAME.match(name)
-    return (m.group(1), int(m.group(2))) if m else None
+def _latest_entries(doc: Mapping[str, Any] | None) -> dict[str, dict[str, Any]] | None:
+    """key -> record in a `_latest` file: a run's file (`{"latest": {...}}`) or an earlier
+    release's one-key file (`{"key": ..., "record": {...}}`); None when it is neither."""
+    if doc is None:
+        return None
+    latest = doc.get("latest")
+    if isinstance(latest, dict):
+        return {k: v for k, v in latest.items() if isinstance(k, str) and isinstance(v, dict)}
+    key, record = doc.get("key"), doc.get("record")
+    if isinstance(key, str) and isinstance(record, dict):
+        return {key: record}
+    return None
+
+
+def _merge(into: dict[str, dict[str, Any]], entries: Mapping[str, dict[str, Any]]) -> None:
+    """Keep each key's record with the newest `ended`."""
+    for key, record in entries.items():
+        if key not in into or _ended(record) >= _ended(into[key]):
+            into[key] = record
 
 
 def _ended(record: Mapping[str, Any] | None) -> float:

@@ -16,6 +16,7 @@ _COLOURS = {
     RunStatus.FAILED.value: "#f8c4c4",
     RunStatus.UPSTREAM_FAILED.value: "#fde3c0",
     RunStatus.SKIPPED.value: "#e8e8e8",
+    RunStatus.CANCELLED.value: "#fff3bf",
     "running": "#cfe3ff",
 }
 

@@ -8,28 +8,27 @@ Each notebook goes through `run.step`; `lazy="auto"` compares fingerprints with 
 
 from __future__ import annotations
 
-import contextvars
-import heapq
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 from dtflw.databricks import get_spark_session_if_running
-from dtflw.errors import FlowDefinitionError, NotebookRunError
+from dtflw.errors import FlowDefinitionError, NotebookCancelledError, NotebookRunError
 from dtflw.model.dag import Dag, build_dag
 from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import FlowEventName, PlanAction, RunStatus
 from dtflw.run.context import RunContext
-from dtflw.run.decide import Decision, Plan, decide, fingerprint
+from dtflw.run.decide import Decision, Plan, decide
 from dtflw.run.events import EventSink, FlowEvent
-from dtflw.run.history import HistoryStore, RunRecord, TableVersion, new_run_id
+from dtflw.run.history import HistoryStore, RunRecord, check_run_id, new_run_id
 from dtflw.run.options import RunOptions
+from dtflw.run.preflight import check_sources
 from dtflw.run.progress import ProgressTable
+from dtflw.run.recording import make_record, run_error_reason, save_run, spec_fingerprint
 from dtflw.run.select import select
 from dtflw.run.step import call_values, execute_spec, outputs_exist, validate_outputs
+from dtflw.run.workers import DagWorkers
 
 
 def _ignore(_event: FlowEvent) -> None:
@@ -65,6 +64,8 @@ class DagRun:
         self.latest = self.history.latest_successes(flow_name) if wants_history else {}
         self.results: dict[int, NotebookResult] = {}
         self.records: list[RunRecord] = []
+        self.interrupted = False
+        self._started: set[int] = set()
         self._lock = threading.Lock()
         self._progress: ProgressTable | None = None
 
@@ -78,11 +79,12 @@ class DagRun:
         return select(self.dag, only=force) & self.selected
 
     def _apply_resume(self, resume: str) -> None:
-        run_id = self.history.last_run_id(self.flow_name) if resume == "last" else resume
+        run_id = self.history.last_run_id(self.flow_name) if resume == "last" else check_run_id(resume)
         if run_id is None:
             raise FlowDefinitionError(f"resume={resume!r}: no earlier run of flow '{self.flow_name}' is recorded.")
         final: dict[str, RunStatus] = {}
-        for record in self.history.records(run_id, self.flow_name):
+        known = run_id in self.history.run_ids()
+        for record in self.history.records(run_id, self.flow_name) if known else ():
             final[record.key] = record.status
         if not final:
             raise FlowDefinitionError(f"resume={resume!r}: run '{run_id}' has no records for flow '{self.flow_name}'.")
@@ -111,8 +113,7 @@ class DagRun:
         )
 
     def _fingerprint(self, spec: NotebookSpec) -> tuple[str, dict[str, str | None]]:
-        versions = {i.name: self.ctx.storage.version(i.path) if i.path else None for i in spec.inputs}
-        return fingerprint(spec, self.ctx.source_hash(spec.abs_path), versions), versions
+        return spec_fingerprint(self.ctx, spec)
 
     def plan(self) -> Plan:
         """Every decision without running anything (downstream of a run predicted to run)."""
@@ -146,45 +147,73 @@ class DagRun:
         self._emit_hooks(event)
 
     def execute(self) -> FlowRunResult:
+        """Run the selected notebooks; the result holds each one's outcome.
+
+        Ctrl-C (KeyboardInterrupt) stops starting notebooks and waits for the running ones; a
+        second Ctrl-C stops waiting. Either way history is written, the run's notebooks that did
+        not finish are CANCELLED, and `interrupted` is set (Flow.run raises FlowInterrupted).
+        """
+        check_sources(self.ctx, self.dag, self.selected)
         self._progress = ProgressTable([self.dag.specs[i].path for i in self.dag.order if i in self.selected])
         self._emit(FlowEventName.FLOW_START)
         self.ctx.logger.log(
             f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time"
         )
-        # Each selected notebook counts the selected upstream notebooks it still waits for; a
-        # finished notebook releases its children, so scheduling is linear in notebooks + edges.
-        position = {index: n for n, index in enumerate(self.dag.order)}
-        waits_for = {i: len(self.dag.upstream[i] & self.selected) for i in self.dag.order if i in self.selected}
-        ready = [(position[i], i) for i, count in waits_for.items() if count == 0]
-        heapq.heapify(ready)
+        workers = DagWorkers(
+            [i for i in self.dag.order if i in self.selected],
+            self.dag.upstream,
+            self.dag.downstream,
+            self.options.max_workers,
+            run=self._run_node,
+            settle=self._settle,
+            finish=self._finish,
+            crashed=self._crashed,
+        )
+        self.interrupted = not workers.run_all(self._on_interrupt)
+        return self._conclude()
 
-        def finish(index: int, result: NotebookResult) -> None:
-            self._finish(index, result)
-            for child in self.dag.downstream.get(index, ()):
-                if child in waits_for:
-                    waits_for[child] -= 1
-                    if waits_for[child] == 0:
-                        heapq.heappush(ready, (position[child], child))
+    def _settle(self, index: int) -> NotebookResult | None:
+        """UPSTREAM_FAILED for a ready notebook whose upstream failed, else None (it runs)."""
+        blocked = [u for u in self.dag.upstream[index] & self.selected if self.results[u].status.is_failure]
+        return self._upstream_failed(index, sorted(blocked)) if blocked else None
 
-        running: dict[Future[NotebookResult], int] = {}
-        with ThreadPoolExecutor(max_workers=self.options.max_workers, thread_name_prefix="dtflw") as pool:
-            while ready or running:
-                while ready:
-                    _, index = heapq.heappop(ready)
-                    blocked = [u for u in self.dag.upstream[index] & self.selected if self.results[u].status.is_failure]
-                    if blocked:
-                        finish(index, self._upstream_failed(index, sorted(blocked)))
-                        continue
-                    context = contextvars.copy_context()
-                    running[pool.submit(context.run, self._run_node, index)] = index
-                if running:
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        finish(running.pop(future), future.result())
+    def _crashed(self, index: int, error: BaseException) -> NotebookResult:
+        """A notebook thread ended by a BaseException (SystemExit, KeyboardInterrupt in it)."""
+        spec = self.dag.specs[index]
+        message = self.ctx.redact_text(run_error_reason(error))
+        self._record(spec, 1, RunStatus.FAILED, None, time.time(), error=message)
+        return NotebookResult(self.dag.keys[index], spec.path, RunStatus.FAILED, "", 1, 0.0, None, message, index)
+
+    def _on_interrupt(self, running: list[int]) -> None:
+        """First Ctrl-C: say so, and ask the runner to cancel what it can (the local runtime can)."""
+        cancel = getattr(self.ctx.runner, "cancel", None)
+        if callable(cancel) and running:
+            try:
+                cancel()
+            except Exception as error:
+                self.ctx.logger.log(f"Could not cancel the running notebooks: {error}")
+        names = ", ".join(self.dag.specs[i].path for i in running)
+        self.ctx.logger.log(
+            f"Flow run {self.run_id} interrupted: no new notebook starts"
+            + (f"; waiting for {names} (Ctrl-C again to stop waiting)" if running else "")
+        )
+
+    def _conclude(self) -> FlowRunResult:
+        """Record what never finished (an interrupted run), save history, emit the end event."""
+        if self.interrupted:
+            for index in self.dag.order:
+                if index in self.selected and index not in self.results:
+                    self._finish(index, self._cancelled(index))
         result = FlowRunResult(self.run_id, tuple(self.results[i] for i in self.dag.order if i in self.results))
         self._save_history()
         self._emit(FlowEventName.FLOW_END, result=result)
         return result
+
+    def _cancelled(self, index: int) -> NotebookResult:
+        spec = self.dag.specs[index]
+        reason = "run interrupted" + (" while it ran; its outputs stay pending" if index in self._started else "")
+        self._record(spec, 0, RunStatus.CANCELLED, None, time.time(), reason=reason)
+        return NotebookResult(self.dag.keys[index], spec.path, RunStatus.CANCELLED, reason, index=index)
 
     def _finish(self, index: int, result: NotebookResult) -> None:
         self.results[index] = result
@@ -203,6 +232,7 @@ class DagRun:
     def _run_node(self, index: int) -> NotebookResult:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         started = time.time()
+        self._started.add(index)
         self.ctx.logger.log(f"Started: '{spec.abs_path}'")
         self._emit(FlowEventName.NOTEBOOK_START, spec.path)
         try:
@@ -211,7 +241,9 @@ class DagRun:
                 return self._skip(spec, key, decision, started)
             return self._execute(spec, key, decision, started)
         except Exception as error:  # failure isolation: one notebook never stops the others
-            message = self.ctx.redact_text(_reason(error))
+            if _was_cancelled(error):
+                return self._cancelled(index)
+            message = self.ctx.redact_text(run_error_reason(error))
             attempts = error.attempts if isinstance(error, NotebookRunError) else 1
             self._record(spec, attempts, RunStatus.FAILED, started, time.time(), error=message)
             return NotebookResult(
@@ -235,14 +267,16 @@ class DagRun:
 
     def _execute(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
         values = call_values(self.ctx, spec)
-        print_now = decision.fingerprint
-        if self.options.lazy == "auto" and print_now is None:
+        print_now = decision.fingerprint  # recorded whatever `lazy` is: a later lazy="auto" run uses it
+        if print_now is None:
             print_now, _ = self._fingerprint(spec)
 
         def record_retry(attempt: int, attempt_started: float, reason: str) -> None:
             self._record(spec, attempt, RunStatus.FAILED, attempt_started, time.time(), error=reason)
 
-        exit_value, attempts = execute_spec(self.ctx, spec, values, strict=False, on_retry=record_retry)
+        exit_value, attempts = execute_spec(
+            self.ctx, spec, values, strict=False, on_retry=record_retry, run_id=self.run_id
+        )
         ended = time.time()
         self._record(
             spec,
@@ -261,7 +295,7 @@ class DagRun:
             decision.reason,
             attempts,
             ended - started,
-            exit_value,
+            self.ctx.redact_text(exit_value) if exit_value else exit_value,  # results get printed
             index=spec.index,
         )
 
@@ -278,43 +312,17 @@ class DagRun:
         reason: str = "",
         fingerprint: str | None = None,
     ) -> None:
-        storage = self.ctx.storage
-        with_versions = status.ok
-        record = RunRecord(
-            run_id=self.run_id,
-            flow=self.flow_name,
-            key=self.dag.keys[spec.index],
-            notebook=spec.abs_path,
-            attempt=attempt,
-            status=status,
-            args=self.ctx.redact(spec.args),
-            inputs=tuple(
-                TableVersion(i.name, i.path, storage.version(i.path) if with_versions and i.path else None)
-                for i in spec.inputs
-            ),
-            outputs=tuple(
-                TableVersion(o.alias, o.path, storage.version(o.path) if with_versions else None) for o in spec.outputs
-            ),
-            started=started,
-            ended=ended,
-            exit_value=self.ctx.redact_text(exit_value) if exit_value else exit_value,
-            error=error,
-            reason=reason,
-            fingerprint=fingerprint,
-            source_hash=self.ctx.source_hash(spec.abs_path),
-        )
+        key = self.dag.keys[spec.index]
+        record = make_record(
+            self.ctx, self.run_id, self.flow_name, key, spec, attempt, status, started, ended,
+            exit_value, error, reason, fingerprint,
+        )  # fmt: skip
         self.history.append(record)
         with self._lock:
             self.records.append(record)
 
     def _save_history(self) -> None:
-        latest = dict(self.history.latest_successes(self.flow_name))
-        for record in self.records:
-            if record.status is RunStatus.SUCCEEDED or (
-                record.status is RunStatus.SKIPPED and record.fingerprint is not None
-            ):
-                latest[record.key] = record.to_dict()
-        self.history.save_latest_successes(self.flow_name, latest)
+        save_run(self.history, self.flow_name, self.records, self.latest)
         spark = get_spark_session_if_running()
         if self.ctx.storage.format == "delta" and spark is not None:
             try:
@@ -323,6 +331,13 @@ class DagRun:
                 self.ctx.logger.log(f"Run history: could not append to the Delta history table: {error}")
 
 
-def _reason(error: BaseException) -> str:
-    reason: Any = getattr(error, "reason", None)
-    return str(reason) if reason is not None else f"{type(error).__name__}: {error}"
+def _was_cancelled(error: BaseException) -> bool:
+    """True when the failure is a notebook stopped by the run's cancellation (anywhere in its chain)."""
+    seen: BaseException | None = error
+    for _ in range(20):
+        if seen is None:
+            return False
+        if isinstance(seen, NotebookCancelledError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -8,7 +8,9 @@ that a later lazy run mistakes for complete.
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Callable
 
 import attrs
@@ -23,9 +25,11 @@ from dtflw.errors import (
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import RunStatus
 from dtflw.run.context import RunContext
+from dtflw.storage.leases import held
 
 # Hears about each failed attempt that is retried: (attempt, started, reason).
 RetryCallback = Callable[[int, float, str], None]
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")  # fits a marker owner with a suffix
 
 
 @attrs.frozen
@@ -144,20 +148,38 @@ def call_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
 
 
 def execute_spec(
-    ctx: RunContext, spec: NotebookSpec, values: dict[str, str], strict: bool, on_retry: RetryCallback | None = None
+    ctx: RunContext,
+    spec: NotebookSpec,
+    values: dict[str, str],
+    strict: bool,
+    on_retry: RetryCallback | None = None,
+    run_id: str | None = None,
+    lease_seconds: float | None = None,
 ) -> tuple[str | None, int]:
     """Mark outputs pending, call the notebook (with retries), validate outputs, clear the marks.
 
-    Any failure leaves the pending marks in place, so the outputs never look complete.
+    Any failure leaves the pending marks in place, so the outputs never look complete. While the
+    notebook runs, its marks' leases are renewed (`dtflw.storage.leases.held`). Another live
+    writer of an output makes this fail up front with ConcurrentWriteError; the notebook this flow
+    runs in is no rival (its caller marked the outputs it delegates to this nested flow). `run_id`
+    names this run in the marks, so such an error can name it; `lease_seconds` defaults to `DEFAULT_LEASE_SECONDS`.
     """
-    owners = {out.path: ctx.storage.mark_pending(out.path, spec.abs_path) for out in spec.outputs}
-    if ctx.interactive:
-        ctx.share_arguments(spec.abs_path, values)
-    exit_value, attempts = call_notebook(ctx, spec, values, on_retry)
-    validate_outputs(ctx, spec, strict)
-    for out in spec.outputs:
-        ctx.storage.clear_pending(out.path, owners[out.path])
+    owner = f"{run_id}.{uuid.uuid4().hex[:12]}" if run_id and _RUN_ID.match(run_id) else None
+    paths = [out.path for out in spec.outputs]
+    with held(ctx.storage, paths, spec.abs_path, owner, lease_seconds, run_id=run_id, inside=_driver_path(ctx)):
+        if ctx.interactive:
+            ctx.share_arguments(spec.abs_path, values)
+        exit_value, attempts = call_notebook(ctx, spec, values, on_retry)
+        validate_outputs(ctx, spec, strict)
     return exit_value, attempts
+
+
+def _driver_path(ctx: RunContext) -> str | None:
+    """The notebook this flow runs in (a nested driver's outputs are held by its caller too)."""
+    try:
+        return ctx.driver_path
+    except Exception:  # no notebook context (plain scripts): no caller can hold the outputs
+        return None
 
 
 def run_one(ctx: RunContext, spec: NotebookSpec, lazy: bool, strict: bool) -> RunOutcome:

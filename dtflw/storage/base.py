@@ -1,8 +1,8 @@
 """The storage abstraction: where tables live, how their paths are derived and checked.
 
 A backend implements four primitives (list a folder, test a path, write a small text file,
-delete); everything else — table existence, globbing, versions, pending markers — is built on
-them here, so every backend answers the same questions the same way.
+delete); everything else — table existence, globbing, versions — is built on them here (pending
+markers in `dtflw.storage.markers`), so every backend answers the same questions the same way.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import fnmatch
 import hashlib
 import inspect
 import re
-import time
-import uuid
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -22,9 +20,13 @@ from typing import Any, ClassVar
 import attrs
 
 from dtflw.errors import InvalidArgumentError, StorageError
+from dtflw.storage.markers import PENDING_SUFFIX as PENDING_SUFFIX  # re-exported: defined here before
+from dtflw.storage.markers import PendingMarkers
+from dtflw.storage.markers import is_marker_name as is_marker_name
+from dtflw.storage.markers import join_path as join_path
+from dtflw.storage.markers import same_path as _same_path
 
 TABLE_FORMATS = ("parquet", "delta")
-PENDING_SUFFIX = "._dtflw_pending"  # `<table>._dtflw_pending` sorts right before `<table>/...`
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _DELTA_COMMIT = re.compile(r"^(\d{20})\.(json|checkpoint\.parquet)$")
 
@@ -40,26 +42,12 @@ class PathInfo:
     modification_time: int = 0
 
 
-def is_marker_name(name: str) -> bool:
-    """True for a pending marker's file or folder name."""
-    return name.rstrip("/").endswith(PENDING_SUFFIX)
-
-
 def has_glob(path: str) -> bool:
     """True when a path holds a glob character (`*`, `?`, `[`)."""
     return bool(_GLOB_CHARS.search(path))
 
 
-def join_path(base: str, rel: str) -> str:
-    """Join two path pieces with exactly one slash between them."""
-    if not base:
-        return rel
-    if not rel:
-        return base
-    return base.rstrip("/") + "/" + rel.lstrip("/")
-
-
-class Storage(ABC):
+class Storage(PendingMarkers, ABC):
     """A place for tables: derives absolute paths, checks existence, lists, reads and writes.
 
     Subclasses provide `base_path` and the four primitives `_list_dir`, `_stat`,
@@ -347,91 +335,6 @@ class Storage(ABC):
         """The form of `abs_path` that Spark should get (backends with plain paths add a scheme)."""
         return abs_path
 
-    # ---- pending markers --------------------------------------------------------------------
-    # A marker is a folder `<table>._dtflw_pending/` holding one entry per writer, named
-    # `<start time in ns, 20 digits>-<owner>`. It sorts right before `<table>/...`, so Azure's
-    # one-listing `exists()` still sees it. A legacy marker (a plain file, or an empty folder as
-    # earlier releases left) also counts as pending.
-    def pending_marker(self, path: str) -> str:
-        """Path of the marker that says "`path` is being written by a notebook that has not finished"."""
-        return self._checked_abs(path).rstrip("/") + PENDING_SUFFIX
-
-    def mark_pending(self, path: str, notebook: str, owner: str | None = None) -> str:
-        """Record that `notebook` is about to (re)write `path` as writer `owner`; returns the owner.
-
-        `owner` (letters, digits, `.`, `_`, `-`; a fresh uuid when None) identifies this write:
-        `clear_pending(path, owner)` removes only its entry and those of writers that started
-        before it, so a writer that started later and is still writing keeps `path` pending.
-        """
-        owner = _check_owner(owner)
-        marker = self.pending_marker(path)
-        legacy = self._stat(marker)
-        if legacy is not None and not legacy.is_dir:
-            try:
-                self._delete(marker)  # a single-file marker of an earlier release: superseded by this write
-            except StorageError:
-                again = self._stat(marker)
-                if again is not None and not again.is_dir:
-                    raise  # else another writer turned it into a marker folder meanwhile
-        entry = f"{time.time_ns():020d}-{owner}"
-        self._create_marker(join_path(marker, entry), f"written by notebook {notebook}\n")
-        return owner
-
-    def _create_marker(self, path: str, text: str) -> None:
-        """Create a marker entry at `path`; backends may override to do it more quietly or cheaply."""
-        self._write_text(path, text)
-
-    def clear_pending(self, path: str, owner: str | None = None) -> None:
-        """Remove writer `owner`'s pending entry after its write succeeded (idempotent).
-
-        Entries of writers that started before `owner` are removed too: this complete write
-        replaced what they wrote (a failed earlier attempt must not keep the table pending for
-        ever). Entries of writers that started later stay. Without `owner` the whole marker goes
-        (the 0.6.x call). A missing marker or entry is not an error; concurrent clears are fine.
-        """
-        marker = self.pending_marker(path)
-        if owner is None:
-            self._delete(marker, recurse=True)
-            return
-        owner = _check_owner(owner)
-        entries = self._list_dir(marker)
-        if entries is None:
-            return
-        names = [e.name.rstrip("/") for e in entries if not _same_path(e.path, marker)]
-        parsed = [(n, m.group(1), m.group(2)) for n in names if (m := _ENTRY.match(n))]
-        stamps = [stamp for _, stamp, who in parsed if who == owner]
-        doomed = [n for n, stamp, who in parsed if who == owner or (stamps and stamp < min(stamps))]
-        for name in doomed:
-            self._delete(join_path(marker, name), recurse=True)
-        if len(doomed) == len(names):
-            self._remove_empty_dir(marker)
-
-    def pending_owners(self, path: str) -> builtins.list[str]:
-        """Owners of the pending entries of `path`, oldest writer first ([] when not pending)."""
-        marker = self.pending_marker(path)
-        entries = self._list_dir(marker) or []
-        names = sorted(e.name.rstrip("/") for e in entries if not _same_path(e.path, marker))
-        return [_owner_of(n) or n for n in names]
-
-    def _remove_empty_dir(self, path: str) -> None:
-        """Remove folder `path` only if it is empty; missing or non-empty (a race) is not an error."""
-        entries = self._list_dir(path)
-        if entries is not None and not entries:
-            try:
-                self._delete(path)
-            except (StorageError, OSError):
-                pass  # another writer added an entry meanwhile: the marker must stay
-
-    def is_pending(self, path: str) -> bool:
-        """True when a notebook started writing `path` and never finished successfully."""
-        return self._path_exists(self.pending_marker(path))
-
-    def delete(self, path: str) -> None:
-        """Delete a table (or file) and its pending marker."""
-        abs_path = self._checked_abs(path)
-        self._delete(abs_path, recurse=True)
-        self._delete(self.pending_marker(abs_path), recurse=True)
-
     # ---- helpers --------------------------------------------------------------------------
     def _checked_abs(self, path: str, name: str = "path") -> str:
         """`path` made absolute; `get_abs_path` only gets relative paths (a 0.6.x override may
@@ -470,23 +373,6 @@ def _check_path_arg(value: object, name: str) -> None:
         raise InvalidArgumentError(f"{name} must not be empty.")
 
 
-_OWNER = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_ENTRY = re.compile(r"^(\d{20})-(.+)$")
-
-
-def _check_owner(owner: str | None) -> str:
-    if owner is None:
-        return uuid.uuid4().hex
-    if not isinstance(owner, str) or not _OWNER.match(owner) or owner in (".", ".."):
-        raise InvalidArgumentError(f"owner must be 1-100 letters, digits, '.', '_' or '-', got {owner!r}.")
-    return owner
-
-
-def _owner_of(entry_name: str) -> str | None:
-    m = _ENTRY.match(entry_name)
-    return m.group(2) if m else None
-
-
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -497,10 +383,6 @@ def _looks_absolute(path: str) -> bool:
 def _is_data_entry(name: str) -> bool:
     bare = name.rstrip("/")
     return not (bare.startswith("_") or bare.startswith("."))
-
-
-def _same_path(a: str, b: str) -> bool:
-    return a.rstrip("/").split(":", 1)[-1].lstrip("/") == b.rstrip("/").split(":", 1)[-1].lstrip("/")
 
 
 def _digest(items: Iterable[tuple[object, ...]]) -> str:

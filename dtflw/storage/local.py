@@ -21,6 +21,7 @@ class LocalStorage(Storage):
     """
 
     scheme = "file"
+    probe_legacy_marker = False  # creating an entry under a legacy file marker fails: that triggers its clean-up
 
     def __init__(
         self,

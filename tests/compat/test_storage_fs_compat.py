@@ -485,8 +485,9 @@ def test_table_exists_passes_ignore_pending_to_exists_that_takes_it(fake_dbutils
 
     for cls in (NewStyle, KwargsStyle):
         storage = cls(None, fake_dbutils)
-        storage.mark_pending("dbfs:/lake/T", "nb")  # exists() decides alone: the marker is its business
+        owner = storage.mark_pending("dbfs:/lake/T", "nb")  # exists() decides alone: the marker is its business
         assert storage.table_exists("dbfs:/lake/T") and storage.table_exists("dbfs:/lake/T", ignore_pending=True)
+        storage.clear_pending("dbfs:/lake/T", owner)  # one writer at a time
     assert seen == [("dbfs:/lake/T", False), ("dbfs:/lake/T", True)] * 2
 
 

@@ -1,0 +1,127 @@
+"""Turning a notebook's outcome into a `RunRecord`, the same way for DAG runs and eager runs.
+
+A record of a notebook that ran carries its fingerprint (notebook, source, args, input versions,
+output paths) whatever `lazy=` the run used, so a later `lazy="auto"` run can skip it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dtflw.model.specs import NotebookSpec
+from dtflw.model.status import RunStatus
+from dtflw.run.context import RunContext
+from dtflw.run.decide import fingerprint
+from dtflw.run.history import HistoryStore, RunRecord, TableVersion, new_run_id
+
+
+def spec_fingerprint(ctx: RunContext, spec: NotebookSpec) -> tuple[str, dict[str, str | None]]:
+    """The notebook's fingerprint now, and the input versions it is made of."""
+    versions = {i.name: ctx.storage.version(i.path) if i.path else None for i in spec.inputs}
+    return fingerprint(spec, ctx.source_hash(spec.abs_path), versions), versions
+
+
+def make_record(
+    ctx: RunContext,
+    run_id: str,
+    flow: str,
+    key: str,
+    spec: NotebookSpec,
+    attempt: int,
+    status: RunStatus,
+    started: float | None = None,
+    ended: float | None = None,
+    exit_value: str | None = None,
+    error: str | None = None,
+    reason: str = "",
+    fingerprint: str | None = None,
+) -> RunRecord:
+    """A record with redacted args and exit value.
+
+    Table versions are read for a notebook that ran and for a skip that carries a fingerprint
+    (`lazy="auto"` compares them next time); a plain `lazy=True` skip or a failure has none.
+    """
+    storage = ctx.storage
+    with_versions = status is RunStatus.SUCCEEDED or (status is RunStatus.SKIPPED and fingerprint is not None)
+    return RunRecord(
+        run_id=run_id,
+        flow=flow,
+        key=key,
+        notebook=spec.abs_path,
+        attempt=attempt,
+        status=status,
+        args=ctx.redact(spec.args),
+        inputs=tuple(
+            TableVersion(i.name, i.path, storage.version(i.path) if with_versions and i.path else None)
+            for i in spec.inputs
+        ),
+        outputs=tuple(
+            TableVersion(o.alias, o.path, storage.version(o.path) if with_versions else None) for o in spec.outputs
+        ),
+        started=started,
+        ended=ended,
+        exit_value=ctx.redact_text(exit_value) if exit_value else exit_value,
+        error=error,
+        reason=reason,
+        fingerprint=fingerprint,
+        source_hash=ctx.source_hash(spec.abs_path),
+    )
+
+
+def new_successes(records: Iterable[RunRecord], known: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The `_latest` updates a run makes: each notebook that ran successfully, and each skip
+    whose fingerprint differs from what `known` holds for it (an unchanged skip adds nothing)."""
+    updates: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.status is RunStatus.SUCCEEDED or (
+            record.status is RunStatus.SKIPPED
+            and record.fingerprint is not None
+            and (known.get(record.key) or {}).get("fingerprint") != record.fingerprint
+        ):
+            updates[record.key] = record.to_dict()
+    return updates
+
+
+def save_run(history: HistoryStore, flow: str, records: Iterable[RunRecord], known: Mapping[str, Any]) -> None:
+    """End of a run: write the buffered records, then the notebooks' new last successes."""
+    history.flush()
+    history.save_latest_successes(flow, new_successes(records, known))
+
+
+class EagerRecorder:
+    """History of eager `.run()` calls: one run id per flow, each record written at once, and a
+    success saved as the notebook's last success (with its fingerprint) for `lazy="auto"`."""
+
+    def __init__(self, ctx: RunContext, flow: str) -> None:
+        self.ctx = ctx
+        self.flow = flow
+        self.run_id = new_run_id()
+        self.history = HistoryStore(ctx.storage, flush_seconds=0.0)
+
+    def fingerprint(self, spec: NotebookSpec) -> str | None:
+        """The fingerprint before the run; None when it cannot be computed (never fails a run)."""
+        try:
+            return spec_fingerprint(self.ctx, spec)[0]
+        except Exception as error:
+            self.ctx.logger.debug(f"Run history: no fingerprint for '{spec.abs_path}': {error}")
+            return None
+
+    def record(self, key: str, spec: NotebookSpec, status: RunStatus, started: float, **fields: Any) -> None:
+        """Write one record (fields as `make_record` takes them); a success also updates `_latest`."""
+        try:
+            record = make_record(self.ctx, self.run_id, self.flow, key, spec, status=status, started=started,
+                                 ended=time.time(), **fields)  # fmt: skip
+        except Exception as error:  # history must never fail a run
+            self.ctx.logger.debug(f"Run history: could not record '{spec.abs_path}': {error}")
+            return
+        self.history.append(record)
+        if status is RunStatus.SUCCEEDED:
+            self.history.save_latest_successes(self.flow, {key: record.to_dict()})
+
+
+def run_error_reason(error: BaseException) -> str:
+    """A failed notebook's reason for history: NotebookRunError's own, else `Type: message`."""
+    reason: Any = getattr(error, "reason", None)
+    return str(reason) if reason is not None else f"{type(error).__name__}: {error}"

@@ -1,0 +1,152 @@
+"""Holding outputs while a notebook writes them: mark, renew the leases, clear or abandon.
+
+`held()` is what running a notebook uses (see `dtflw.storage.markers` for markers and leases).
+One daemon thread per process renews every held output's lease when it falls due; at
+interpreter exit the leases still held are ended (their writers die with the process).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from dtflw.storage.markers import PendingMarkers, check_lease, check_owner
+
+_log = logging.getLogger(__name__)
+
+
+class _Hold:
+    def __init__(self, storage: PendingMarkers, path: str, owner: str, interval: float) -> None:
+        self.storage, self.path, self.owner, self.interval = storage, path, owner, interval
+        self.due = time.monotonic() + interval
+        self.lock = threading.Lock()
+        self.active = True
+
+
+class _Renewer:
+    """One daemon thread per process renewing the leases of every held output when they fall due."""
+
+    def __init__(self) -> None:
+        self._exit_hook = False
+        self._wake = threading.Condition()
+        self._holds: dict[int, _Hold] = {}
+        self._thread: threading.Thread | None = None
+        self._wakes_at = float("inf")  # when the thread wakes next (monotonic)
+
+    def hold(self, storage: PendingMarkers, path: str, owner: str, lease: float) -> _Hold:
+        h = _Hold(storage, path, owner, lease / 3)
+        with self._wake:
+            self._holds[id(h)] = h
+            if not self._exit_hook:
+                atexit.register(self.abandon_all)
+                self._exit_hook = True
+            if self._thread is None or not self._thread.is_alive():  # first use, or after a fork
+                self._thread = threading.Thread(target=self._loop, name="dtflw-lease-renewer", daemon=True)
+                self._thread.start()
+            if h.due < self._wakes_at:  # else the thread wakes in time anyway: no wake-up per notebook
+                self._wake.notify()
+        return h
+
+    def release(self, h: _Hold) -> None:
+        """Stop renewing `h`; returns once a renewal under way has finished (so a clear comes after it)."""
+        with self._wake:
+            self._holds.pop(id(h), None)
+        with h.lock:
+            h.active = False
+
+    def abandon_all(self) -> None:
+        """At interpreter exit: end the leases of outputs still held (their writers die with this
+        process, e.g. after a second Ctrl-C), so the next run need not wait for them to run out.
+        The outputs stay pending."""
+        with self._wake:
+            holds = list(self._holds.values())
+            self._holds.clear()
+        for h in holds:
+            try:
+                h.storage.abandon_pending(h.path, h.owner)
+            except Exception as error:
+                _log.warning("dtflw: ending the lease on %r at exit failed: %s", h.path, error)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                now = time.monotonic()
+                due = [h for h in self._holds.values() if h.due <= now]
+                if not due:
+                    self._wakes_at = min((h.due for h in self._holds.values()), default=float("inf"))
+                    self._wake.wait(None if not self._holds else max(self._wakes_at - now, 0.001))
+                    self._wakes_at = float("-inf")  # awake: a new hold need not notify
+                    continue
+                for h in due:
+                    h.due = now + h.interval
+            for h in due:
+                with h.lock:
+                    if not h.active:
+                        continue
+                    try:
+                        h.storage.renew_pending(h.path, h.owner)
+                    except Exception as error:  # keep renewing the others; this one retries next time
+                        _log.warning("dtflw: renewing the lease on %r failed: %s", h.path, error)
+
+
+_RENEWER = _Renewer()
+
+
+@contextmanager
+def held(
+    storage: PendingMarkers,
+    paths: Sequence[str],
+    notebook: str,
+    owner: str | None = None,
+    lease_seconds: float | None = None,
+    run_id: str | None = None,
+    inside: str | None = None,
+) -> Iterator[dict[str, str]]:
+    """Hold `paths` pending while the body writes them; yields {path: owner}.
+
+    Marks every path (ConcurrentWriteError, with nothing left behind, when another live writer
+    holds one; `inside`: see `mark_pending`), renews the leases every third of `lease_seconds`
+    while the body runs, and clears the marks when the body returns. An exception in the body
+    leaves them pending but ends their leases (`abandon_pending`), so the next writer may proceed
+    and its success clears them; an interrupt (KeyboardInterrupt, SystemExit) leaves them pending
+    until their leases run out.
+    """
+    lease = check_lease(lease_seconds)
+    owner = check_owner(owner)  # one owner for all of this notebook's outputs
+    owners: dict[str, str] = {}
+    try:
+        for path in dict.fromkeys(paths):
+            owners[path] = storage.mark_pending(
+                path, notebook, owner, lease_seconds=lease, run_id=run_id, inside=inside
+            )
+    except BaseException:
+        for path, who in owners.items():  # nothing written yet: withdraw, clearing nobody else
+            marker = storage.pending_marker(path)
+            mark = storage._marks().pop((marker, who), None)
+            if mark is not None:
+                storage._withdraw(marker, mark.name)
+        raise
+    holds = [_RENEWER.hold(storage, path, who, lease) for path, who in owners.items()]
+    try:
+        yield owners
+    except Exception:
+        _release(holds)
+        for path, who in owners.items():  # the writer is done: pending, but no longer live
+            try:
+                storage.abandon_pending(path, who)
+            except Exception as error:  # the lease then simply runs out
+                _log.warning("dtflw: ending the lease on %r failed: %s", path, error)
+        raise
+    finally:
+        _release(holds)  # (again after an Exception: harmless) interrupted: leases run out
+    for path, who in owners.items():
+        storage.clear_pending(path, who)
+
+
+def _release(holds: Iterable[_Hold]) -> None:
+    for h in holds:
+        _RENEWER.release(h)

@@ -1,0 +1,121 @@
+"""Ctrl-C during flow.run(): a real SIGINT to this process while notebooks run on FakeDbutils."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dtflw import init_flow
+from dtflw.errors import FlowInterrupted
+from dtflw.storage.local import LocalStorage
+from dtflw.testing import FakeDbutils, write_parquet_stub
+
+
+def ctrl_c(after: float = 0.0) -> None:
+    """Deliver SIGINT to this process (the main thread gets KeyboardInterrupt), as a terminal does."""
+    time.sleep(after)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def writer(calls: list[str], name: str, seconds: float = 0.0, interrupts: tuple[float, ...] = ()):
+    def run(args: dict[str, str]) -> str:
+        calls.append(name)
+        for delay in interrupts:
+            threading.Thread(target=ctrl_c, args=(delay,), daemon=True).start()
+        time.sleep(seconds)
+        for key, value in args.items():
+            if key.endswith("_out"):
+                write_parquet_stub(value)
+        return name
+
+    return run
+
+
+def chain(tmp_path: Path, calls: list[str], first_interrupts: tuple[float, ...], first_seconds: float):
+    """first -> second -> third, on FakeDbutils and local storage."""
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    storage = LocalStorage(tmp_path / "tables")
+    dbutils.notebook.register("first", writer(calls, "first", first_seconds, first_interrupts))
+    for name in ("second", "third"):
+        dbutils.notebook.register(name, writer(calls, name))
+    flow = init_flow(storage, dbutils=dbutils, name="interrupted")
+    flow.notebook("first").output("A").add()
+    flow.notebook("second").input("A").output("B").add()
+    flow.notebook("third").input("B").output("C").add()
+    return flow, storage
+
+
+def test_first_ctrl_c_lets_running_notebooks_finish_starts_nothing_and_can_resume(tmp_path):
+    calls: list[str] = []
+    flow, storage = chain(tmp_path, calls, first_interrupts=(0.05,), first_seconds=0.4)
+    with pytest.raises(FlowInterrupted) as info:
+        flow.run(max_workers=2)
+    result = info.value.result
+    assert calls == ["first"]  # nothing started after the Ctrl-C
+    assert [(r.notebook, r.status.value) for r in result] == [
+        ("first", "succeeded"),  # it was running: waited for
+        ("second", "cancelled"),
+        ("third", "cancelled"),
+    ]
+    message = str(info.value)
+    assert result.run_id in message and f"resume='{result.run_id}'" in message and "1 succeeded" in message
+    assert not isinstance(info.value, Exception)  # `except Exception` never swallows a Ctrl-C
+    statuses = {r.key: r.status.value for r in flow.history(result.run_id)}
+    assert statuses == {"project__first": "succeeded", "project__second": "cancelled", "project__third": "cancelled"}
+
+    again, _ = chain(tmp_path, calls, first_interrupts=(), first_seconds=0.0)
+    calls.clear()
+    resumed = again.run(resume=result.run_id)
+    assert calls == ["second", "third"] and resumed.ok
+
+
+def test_second_ctrl_c_stops_waiting_and_the_running_notebooks_output_stays_pending(tmp_path):
+    calls: list[str] = []
+    flow, storage = chain(tmp_path, calls, first_interrupts=(0.05, 0.3), first_seconds=1.5)
+    started = time.monotonic()
+    with pytest.raises(FlowInterrupted) as info:
+        flow.run()
+    assert time.monotonic() - started < 1.2  # did not wait for the 1.5 s notebook
+    first = info.value.result["first"]
+    assert first.status.value == "cancelled" and "outputs stay pending" in first.reason
+    assert storage.is_pending(storage.derive_table_path("project/first", "A"))
+    time.sleep(1.5)  # the abandoned notebook thread ends; nothing else runs
+    assert calls == ["first"]
+
+
+def test_first_ctrl_c_stops_local_runtime_notebooks_before_their_next_cell(tmp_path):
+    from dtflw.local.runtime import LocalRuntime
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    ran_second_cell = tmp_path / "second-cell-ran"
+    header, sep = "# Databricks notebook source\n", "\n# COMMAND ----------\n"
+    (project / "slow.py").write_text(
+        header
+        + "import os, signal, threading, time\n"
+        + "threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        + "time.sleep(0.6)\n"
+        + sep
+        + f"open({str(ran_second_cell)!r}, 'w').write('x')\n"
+    )
+    (project / "after.py").write_text(header + "print('after')\n")
+    (project / "driver.py").write_text(
+        header
+        + "from dtflw import init_flow\nfrom dtflw.storage.local import LocalStorage\n"
+        + f"flow = init_flow(LocalStorage({str(tmp_path / 'tables')!r}), name='cancel')\n"
+        + "flow.notebook('slow').output('A').add()\n"
+        + "flow.notebook('after').input('A').add()\n"
+        + "flow.run()\n"
+    )
+    runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    with pytest.raises(FlowInterrupted) as info:
+        runtime.run_notebook(project / "driver.py")
+    assert not ran_second_cell.exists()
+    statuses = {r.notebook: (r.status.value, r.reason) for r in info.value.result}
+    assert statuses["slow"][0] == "cancelled" and "outputs stay pending" in statuses["slow"][1]
+    assert statuses["after"] == ("cancelled", "run interrupted")

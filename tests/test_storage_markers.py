@@ -1,0 +1,313 @@
+"""Pending markers with leases: one live writer per table, dead writers superseded, renewals."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dtflw.errors import ConcurrentWriteError, InvalidArgumentError
+from dtflw.storage.base import PENDING_SUFFIX, Storage, is_marker_name
+from dtflw.storage.dbfs import DbfsStorage
+from dtflw.storage.leases import held
+from dtflw.storage.local import LocalStorage
+from dtflw.testing import FakeDbutils, write_parquet_stub
+
+
+@pytest.fixture(params=["local", "dbutils"])
+def storage(request, tmp_path):
+    if request.param == "local":
+        return LocalStorage(tmp_path / "tables")
+    return DbfsStorage(dbutils=FakeDbutils(fs_root=tmp_path / "dbfs"), root_dir="t")
+
+
+def table_path(storage: Storage, name: str) -> str:
+    return storage.get_abs_path(storage.get_path_in_root_dir(f"t/{name}.parquet"))
+
+
+def local_path(storage: Storage, abs_path: str) -> Path:
+    if isinstance(storage, LocalStorage):
+        return Path(abs_path)
+    return storage.dbutils.path_map.to_local(abs_path)  # type: ignore[no-any-return]
+
+
+def write(storage: Storage, table: str) -> None:
+    write_parquet_stub(str(local_path(storage, table)))
+
+
+def test_names_stay_importable_from_base():
+    assert PENDING_SUFFIX == "._dtflw_pending" and is_marker_name("T.parquet._dtflw_pending/")
+
+
+def test_a_second_live_writer_fails_up_front_naming_the_first(storage):
+    table = table_path(storage, "A")
+    p1 = storage.mark_pending(table, "/Repos/p/ingest", owner="run-1.x", run_id="run-1")
+    with pytest.raises(ConcurrentWriteError) as caught:
+        storage.mark_pending(table, "/Repos/p/other", run_id="run-2")
+    error = caught.value
+    assert error.path == table and error.owner == p1 and error.marker == storage.pending_marker(table)
+    assert "run-1" in str(error) and table in str(error) and storage.pending_marker(table) in str(error)
+    if isinstance(storage, LocalStorage):  # file entries record the notebook (dbutils folders: once renewed)
+        assert error.run_id == "run-1" and "'/Repos/p/ingest'" in str(error)
+    assert storage.pending_owners(table) == [p1]  # the second writer left nothing behind
+
+
+def test_the_earlier_live_writer_completes_after_the_later_one_failed(storage):
+    table = table_path(storage, "B")
+    p1 = storage.mark_pending(table, "nb")  # P1 starts and is still writing
+    with pytest.raises(ConcurrentWriteError):
+        storage.mark_pending(table, "nb")  # P2 fails before writing anything
+    write(storage, table)
+    assert not storage.exists(table)  # P1 still writing: pending
+    storage.clear_pending(table, p1)
+    assert storage.exists(table) and not storage.is_pending(table)
+    assert not local_path(storage, storage.pending_marker(table)).exists()
+
+
+def test_an_expired_writer_is_dead_and_the_next_success_clears_it(storage):
+    table = table_path(storage, "C")
+    storage.mark_pending(table, "nb", lease_seconds=0.05)  # killed: never renews, never clears
+    write(storage, table)  # ... after writing half
+    time.sleep(0.1)
+    assert storage.is_pending(table) and not storage.exists(table)  # expired still means pending
+    owner = storage.mark_pending(table, "nb")  # proceeds: the other writer is dead
+    assert len(storage.pending_owners(table)) == 2
+    storage.clear_pending(table, owner)
+    assert storage.exists(table) and storage.pending_owners(table) == []
+    assert not local_path(storage, storage.pending_marker(table)).exists()
+
+
+def test_a_live_earlier_writer_is_never_cleared_by_a_later_one(storage):
+    """The defect: a later writer's success removed a still-live earlier writer's entry."""
+    table = table_path(storage, "D")
+    p1 = storage.mark_pending(table, "nb", lease_seconds=0.05)
+    time.sleep(0.1)  # P1 looks dead (a long pause) ...
+    p2 = storage.mark_pending(table, "nb")
+    storage.renew_pending(table, p1)  # ... but it was alive and renews
+    write(storage, table)
+    storage.clear_pending(table, p2)  # P2 finishes: P1's live entry stays
+    assert storage.pending_owners(table) == [p1] and not storage.exists(table)
+    storage.clear_pending(table, p1)
+    assert storage.exists(table)
+
+
+def test_a_later_writer_keeps_the_table_pending_when_an_earlier_one_finishes(storage):
+    table = table_path(storage, "E")
+    p1 = storage.mark_pending(table, "nb", lease_seconds=0.05)
+    time.sleep(0.1)
+    p2 = storage.mark_pending(table, "nb")
+    write(storage, table)
+    storage.clear_pending(table, p1)
+    assert storage.pending_owners(table) == [p2] and not storage.exists(table)
+
+
+def test_the_same_owner_may_mark_again(storage):
+    table = table_path(storage, "F")
+    owner = storage.mark_pending(table, "nb")
+    assert storage.mark_pending(table, "nb", owner=owner) == owner
+    write(storage, table)
+    storage.clear_pending(table, owner)
+    assert storage.exists(table)
+
+
+def test_an_abandoned_writer_keeps_the_table_pending_but_lets_the_next_one_in(storage):
+    table = table_path(storage, "G")
+    failed = storage.mark_pending(table, "nb")
+    write(storage, table)
+    storage.abandon_pending(table, failed)
+    assert storage.pending_owners(table) == [failed] and not storage.exists(table)
+    owner = storage.mark_pending(table, "nb")
+    storage.clear_pending(table, owner)
+    assert storage.exists(table)
+
+
+def test_leases_are_checked(storage):
+    for bad in (0, -1, "5", True):
+        with pytest.raises(InvalidArgumentError, match="lease_seconds"):
+            storage.mark_pending(table_path(storage, "H"), "nb", lease_seconds=bad)
+
+
+def test_pending_writers_describe_the_leases(tmp_path):
+    storage = LocalStorage(tmp_path)
+    table = str(tmp_path / "T.parquet")
+    owner = storage.mark_pending(table, "nb", lease_seconds=30)
+    (writer,) = storage.pending_writers(table)
+    assert writer.owner == owner and writer.lease_seconds == 30 and writer.is_live()
+    assert writer.expires == pytest.approx(time.time() + 30, abs=2)
+
+
+# ---- held(): mark, renew while the body runs, clear ----------------------------------------------
+def test_held_renews_the_lease_while_the_body_runs(storage):
+    table = table_path(storage, "R")
+    with held(storage, [table], "nb", lease_seconds=0.3) as owners:
+        deadline = time.time() + 1.0  # three leases and more
+        while time.time() < deadline:
+            with pytest.raises(ConcurrentWriteError):
+                storage.mark_pending(table, "other", lease_seconds=0.3)
+            time.sleep(0.05)
+        write(storage, table)
+        assert storage.pending_owners(table) == [owners[table]]
+    assert storage.exists(table) and not storage.is_pending(table)
+    assert not local_path(storage, storage.pending_marker(table)).exists()
+
+
+def test_an_exception_in_the_body_leaves_the_outputs_pending(storage):
+    a, b = table_path(storage, "X"), table_path(storage, "Y")
+    with pytest.raises(RuntimeError, match="died"), held(storage, [a, b], "nb", lease_seconds=60):
+        write(storage, a)
+        raise RuntimeError("died halfway")
+    assert storage.is_pending(a) and storage.is_pending(b) and not storage.exists(a)
+    with held(storage, [a, b], "nb"):  # the failed writer is dead now: a rerun proceeds at once
+        write(storage, b)
+    assert storage.exists(a) and storage.exists(b)
+
+
+def test_a_conflict_on_one_output_withdraws_the_others(storage):
+    a, b = table_path(storage, "P"), table_path(storage, "Q")
+    other = storage.mark_pending(b, "nb")
+    ran = False
+    with pytest.raises(ConcurrentWriteError), held(storage, [a, b], "nb"):
+        ran = True
+    assert not ran and not storage.is_pending(a) and storage.pending_owners(b) == [other]
+
+
+def test_held_starts_at_most_one_renewer_thread(storage):
+    tables = [table_path(storage, f"T{n}") for n in range(20)]
+
+    def run(table: str) -> None:
+        with held(storage, [table], "nb", lease_seconds=0.03):
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in tables]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [t.name for t in threading.enumerate()].count("dtflw-lease-renewer") <= 1
+    assert not any(storage.is_pending(t) for t in tables)
+
+
+def test_concurrent_writers_through_held_never_both_write(tmp_path):
+    storage = LocalStorage(tmp_path)
+    table = str(tmp_path / "T.parquet")
+    writing: list[int] = []
+    overlaps: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def run(n: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            with held(storage, [table], f"nb{n}"):
+                writing.append(n)
+                if len(writing) > 1:
+                    overlaps.append(n)
+                time.sleep(0.02)
+                writing.remove(n)
+        except ConcurrentWriteError:
+            pass
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not overlaps and not storage.is_pending(table)
+
+
+# ---- cost: storage calls per mark and clear -------------------------------------------------------
+class Counting(LocalStorage):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[str] = []
+
+    def _stat(self, path):  # type: ignore[no-untyped-def]
+        self.calls.append("stat")
+        return super()._stat(path)
+
+    def _list_dir(self, path):  # type: ignore[no-untyped-def]
+        self.calls.append("list")
+        return super()._list_dir(path)
+
+    def _create_marker(self, path, text):  # type: ignore[no-untyped-def]
+        self.calls.append("create")
+        super()._create_marker(path, text)
+
+    def _delete(self, path, recurse=False):  # type: ignore[no-untyped-def]
+        self.calls.append("delete")
+        super()._delete(path, recurse)
+
+    def _remove_empty_dir(self, path):  # type: ignore[no-untyped-def]
+        self.calls.append("rmdir")
+        super()._remove_empty_dir(path)
+
+
+def test_a_mark_and_clear_cost_four_storage_calls_on_local_disk(tmp_path):
+    storage = Counting(tmp_path)
+    table = str(tmp_path / "T.parquet")
+    owner = storage.mark_pending(table, "nb")
+    assert storage.calls == ["create", "list"]  # entry, one listing (no legacy probe needed locally)
+    storage.calls.clear()
+    storage.clear_pending(table, owner)
+    assert storage.calls == ["delete", "rmdir"]
+
+
+def test_without_the_legacy_probe_a_legacy_file_marker_is_still_superseded(tmp_path):
+    storage = Counting(tmp_path)
+    table = str(tmp_path / "T.parquet")
+    write_parquet_stub(table)
+    owner = storage.mark_pending(table, "nb")
+    assert storage.calls == ["create", "list"]
+    storage.clear_pending(table, owner)
+    Path(storage.pending_marker(table)).write_text("written by notebook old\n")
+    owner = storage.mark_pending(table, "nb")  # creating fails under the file: then it is dropped
+    storage.clear_pending(table, owner)
+    assert storage.exists(table) and not Path(storage.pending_marker(table)).exists()
+
+
+def test_a_nested_flow_inside_the_holding_notebook_is_no_rival(storage):
+    """A driver notebook's caller marks its outputs; its own flow then writes them."""
+    table = table_path(storage, "N")
+    parent = storage.mark_pending(table, "/Repos/p/gold/main")
+    with pytest.raises(ConcurrentWriteError):
+        storage.mark_pending(table, "/Repos/p/gold/revenue", inside="/Repos/p/other")
+    child = storage.mark_pending(table, "/Repos/p/gold/revenue", inside="/Repos/p/gold/main")
+    write(storage, table)
+    storage.clear_pending(table, child)
+    assert storage.pending_owners(table) == [parent]  # the caller still holds it until it validated
+    storage.clear_pending(table, parent)
+    assert storage.exists(table)
+
+
+def test_leases_still_held_when_the_process_exits_are_ended_and_the_output_stays_pending(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    root = tmp_path / "tables"
+    script = textwrap.dedent(
+        f"""
+        import threading, time
+        from dtflw.storage.local import LocalStorage
+        from dtflw.storage.leases import held
+
+        storage = LocalStorage({str(root)!r})
+        ready = threading.Event()
+
+        def writer():  # a notebook still writing when the process ends (a second Ctrl-C)
+            with held(storage, [storage.get_abs_path("T.parquet")], "/nb", lease_seconds=300):
+                ready.set()
+                time.sleep(60)
+
+        threading.Thread(target=writer, daemon=True).start()
+        ready.wait()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    storage = LocalStorage(root)
+    path = storage.get_abs_path("T.parquet")
+    assert storage.is_pending(path)
+    (writer,) = storage.pending_writers(path)
+    assert not writer.is_live()  # the next run need not wait 300 s for the dead writer's lease
