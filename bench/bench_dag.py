@@ -7,7 +7,7 @@
     and 10,000 notebooks: must grow linearly.
 (3) Scale: 10,000-notebook chain, wide (one source, many readers) and random DAGs on FakeDbutils
     with handlers that only stub their outputs: a full run and a no-op lazy run (lazy=True, all
-    outputs exist), each targeted under 1 s of dtflw overhead... measured as wall time here.
+    outputs exist), each targeted under 1 s; measured as wall time (file-system work included).
 (4) examples/sales as a DAG (`examples/sales/dag.py`) on the local runtime: a full run, then a
     no-op re-run with lazy="auto"; re-run time / full-run time. Target: <= 5%.
 Prints markdown tables.

@@ -148,10 +148,11 @@ class EmulatedNotebook:
         """The handler for ``resolved``, else ``NotebookRunError`` listing what is registered."""
         with self._lock:
             handler = self._handlers.get(resolved)
-            known = sorted(self._handlers)
         if handler is None:
             handler = self._find(resolved)
         if handler is None:
+            with self._lock:
+                known = sorted(self._handlers)
             shown = resolved if path == resolved else f"{resolved} (called as {path!r})"
             raise NotebookRunError(
                 resolved,

@@ -35,6 +35,7 @@ class LocalStorage(Storage):
             raise InvalidArgumentError(f"LocalStorage root must be a non-empty path, got {root!r}.")
         super().__init__(root_dir, spark=spark, dbutils=dbutils, format=format)
         self._root = Path(root).expanduser().resolve()
+        self._base_path = str(self._root).rstrip("/") + "/"
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> LocalStorage:
@@ -48,7 +49,7 @@ class LocalStorage(Storage):
 
     @property
     def base_path(self) -> str:
-        return str(self._root).rstrip("/") + "/"
+        return self._base_path
 
     def _spark_path(self, abs_path: str) -> str:
         return "file:" + abs_path
@@ -100,11 +101,12 @@ class LocalStorage(Storage):
     def _create_marker(self, path: str, text: str) -> None:
         """A pending entry: written in place (its existence is what counts, so no temporary
         file that a crash could strand inside the marker folder)."""
-        target = Path(path)
+        data = text.encode("utf-8")
         for attempt in range(20):
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+                _make_folder(os.path.dirname(path))
+                with open(path, "wb") as handle:
+                    handle.write(data)
                 return
             except (FileNotFoundError, FileExistsError):  # a concurrent clear removed the empty marker folder
                 if attempt == 19:
@@ -123,6 +125,12 @@ class LocalStorage(Storage):
         p = Path(path)
         for attempt in range(5):
             try:
+                if attempt == 0:  # the common case, a file: one call
+                    try:
+                        os.unlink(path)
+                        return
+                    except (IsADirectoryError, PermissionError):  # a folder (EISDIR, or EPERM on some systems)
+                        pass
                 if p.is_dir() and not p.is_symlink():
                     if recurse:
                         rmtree_tolerant(p)
@@ -144,6 +152,16 @@ class LocalStorage(Storage):
             os.rmdir(path)  # atomic: refuses a folder that is not empty
         except OSError:
             pass
+
+
+def _make_folder(folder: str) -> None:
+    """`folder` and its parents, existing already or not (one call when only the leaf is new)."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 def _unlink_quietly(path: Path) -> None:
