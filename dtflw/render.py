@@ -16,8 +16,16 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], rule: bool 
     return "\n".join(lines)
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A bare HTML table with every cell escaped."""
+def html_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], backgrounds: Sequence[str | None] | None = None
+) -> str:
+    """A bare HTML table with every cell escaped; `backgrounds` colours rows (CSS colours)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    colours = list(backgrounds or []) + [None] * (len(rows) - len(backgrounds or []))
+    body = "".join(
+        (f'<tr style="background:{html.escape(colour)}">' if colour else "<tr>")
+        + "".join(f"<td>{html.escape(c)}</td>" for c in row)
+        + "</tr>"
+        for row, colour in zip(rows, colours)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

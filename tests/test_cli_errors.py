@@ -37,7 +37,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def failed(capsys: pytest.CaptureFixture[str], argv: list[str], *names: str, code: int = 1) -> str:
+def failed(capsys: pytest.CaptureFixture[str], argv: list[str], *names: str, code: int = 2) -> str:
     """Run the CLI; it must exit with `code`, no traceback, naming every one of `names` on stderr."""
     assert main(argv) == code
     err = capsys.readouterr().err
@@ -88,7 +88,7 @@ def test_notebook_that_is_a_folder(project, capsys):
 
 def test_binary_notebook_fails_with_a_summary(project, capsys):
     (project / "bin.py").write_bytes(b"# Databricks notebook source\nx = '\xff\xfe'\n")
-    failed(capsys, quiet_run(notebook="bin.py"), "bin.py", "UTF-8")
+    failed(capsys, quiet_run(notebook="bin.py"), "bin.py", "UTF-8", code=1)
 
 
 # ---- run: the report folder ----------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_report_write_failure_at_the_end_is_one_line(project, capsys, monkeypatc
         raise PermissionError(13, "Permission denied", "rep/index.html")
 
     monkeypatch.setattr("dtflw.local.report.write_report", broken)
-    assert main(quiet_run()) == 1
+    assert main(quiet_run()) == 2  # a set-up error: the notebook itself succeeded
     out, err = capsys.readouterr()
     assert "hi" in out and "Traceback" not in err
     assert "dtflw run failed: could not write the report to --report 'rep': Permission denied" in err
@@ -142,7 +142,7 @@ def test_param_values_may_hold_equals_signs_and_be_empty(project, capsys):
 @pytest.mark.parametrize("code, shown", [("3", "SystemExit: 3"), ("0", "SystemExit: 0"), ("", "SystemExit")])
 def test_sys_exit_in_a_notebook_is_a_failure(project, capsys, code, shown):
     (project / "ex.py").write_text(EXITING.format(code=code), encoding="utf-8")
-    err = failed(capsys, quiet_run(notebook="ex.py"), "ex.py", shown)
+    err = failed(capsys, quiet_run(notebook="ex.py"), "ex.py", shown, code=1)
     assert "report" in err
     assert "FAILED" in (project / "rep" / "index.html").read_text(encoding="utf-8").upper()
 
@@ -238,7 +238,7 @@ def test_plan_rejects_bad_runtime_options_too(project, capsys):
 
 def test_sys_exit_in_a_driver_is_a_clean_failure(project, capsys):
     (project / "driver.py").write_text(EXITING.format(code="2"), encoding="utf-8")
-    failed(capsys, ["plan", "driver.py", "--dbfs-root", "dbfs"], "SystemExit: 2")
+    failed(capsys, ["plan", "driver.py", "--dbfs-root", "dbfs"], "SystemExit: 2", code=1)
 
 
 # ---- history ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dtflw import init_flow
-from dtflw.errors import NotebookRunError
+from dtflw.errors import FlowRunError, NotebookRunError
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils, write_parquet_stub
 
@@ -76,3 +76,19 @@ def test_an_eager_failure_is_recorded_and_the_error_still_raised(setup):
     calls.clear()
     declare(storage, dbutils).run(lazy="auto")
     assert calls == ["clean"]  # the failed one re-runs, its current upstream does not
+
+
+def test_the_same_flow_object_resumes_after_a_failure(setup):
+    storage, dbutils, calls = setup
+    flow = declare(storage, dbutils, fail="yes")
+    with pytest.raises(FlowRunError):
+        flow.run()
+    calls.clear()
+    def fixed(args):  # the callee is fixed: it ignores `fail` now
+        calls.append("clean")
+        write_parquet_stub(args["Clean_out"])
+
+    dbutils.notebook.register("clean", fixed)
+    result = flow.run(resume="last")
+    assert result.ok and calls == ["clean"]
+    assert [(r.notebook, r.status.value) for r in result] == [("ingest", "skipped"), ("clean", "succeeded")]

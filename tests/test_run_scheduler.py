@@ -165,7 +165,8 @@ def test_lazy_true_and_auto_decisions_with_reasons(env, rec, tmp_path):
 
     def declare(args_year="2022"):
         flow = init_flow(storage, dbutils=dbutils, name="incremental")
-        flow.notebook("ingest").args({"year": args_year}).input("Raw", file_path="raw/*.csv").output("T").add()
+        added = flow.notebook("ingest").args({"year": args_year}).input("Raw", file_path="raw/*.csv").output("T").add()
+        assert added is None  # a notebook cell ending in .add() shows nothing
         flow.notebook("agg").input("T").output("U").add()
         return flow
 
@@ -180,6 +181,8 @@ def test_lazy_true_and_auto_decisions_with_reasons(env, rec, tmp_path):
         ("agg", "skip", "up to date"),
     ]
     assert "up to date" in str(plan) and "<table>" in plan._repr_html_()
+    assert plan._repr_html_().count('<tr style="background:#e9ecef">') == 2  # skip rows are grey
+    assert '<tr style="background:#d3f9d8">' in declare().plan(lazy=False)._repr_html_()  # run rows green
     second = declare().run(lazy="auto")
     assert {r.status for r in second} == {"skipped"} and len(rec.calls) == 2
 

@@ -15,8 +15,8 @@ notebooks are declared, none is executed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -31,11 +31,16 @@ from dtflw.cli.checks import (
     cluster_option,
     os_reason,
     prepare_report_folder,
+    widget_params,
     write_output,
 )
-from dtflw.errors import DtflwError, FlowInterrupted, InvalidArgumentError
+from dtflw.cli.parser import build_parser as build_parser
+from dtflw.cli.parser import pairs
+from dtflw.errors import DtflwError, FlowInterrupted, FlowRunError, HistoryError, InvalidArgumentError
 from dtflw.redaction import mask_secret_patterns
 from dtflw.render import text_table
+
+_RUN_ID_IN_TEXT = re.compile(r"Flow run (\d{8}T\d{6}Z-[0-9a-f]{6}): ")
 
 if TYPE_CHECKING:  # the CLI imports the local runtime only when a command needs it
     from dtflw.declare.flow import Flow
@@ -43,108 +48,11 @@ if TYPE_CHECKING:  # the CLI imports the local runtime only when a command needs
     from dtflw.model.status import LazyMode
 
 
-def _pair(item: str) -> tuple[str, str]:
-    """argparse type of ``-p`` / ``--conf``: ``KEY=VALUE`` with a non-blank key."""
-    key, sep, value = item.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expects KEY=VALUE, got {item!r}")
-    return key, value
-
-
-def _non_negative_int(text: str) -> int:
-    """argparse type of ``--timeout``: whole seconds, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expects whole seconds (0 = no limit), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expects seconds >= 0 (0 = no limit), got {text!r}")
-    return value
-
-
-def _pairs(values: Sequence[tuple[str, str]] | None) -> dict[str, str]:
-    return dict(values or [])
-
-
-def _runtime_options(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument(
-        "-p", "--param", action="append", type=_pair, metavar="KEY=VALUE", help="widget value for the notebook"
-    )
-    cmd.add_argument("--conf", action="append", type=_pair, metavar="KEY=VALUE", help="Spark session configuration")
-    cmd.add_argument("--dbfs-root", default=".dtflw-run/dbfs", help="local folder behind dbfs:/ (default: %(default)s)")
-    cmd.add_argument("--volumes-root", default=None, help="local folder behind /Volumes (default: <dbfs-root>/Volumes)")
-    cmd.add_argument("--cloud-root", default=None, help="local folder behind abfss:// and wasbs:// URLs")
-    cmd.add_argument("--user", default="user@example.com", help="workspace user name (default: %(default)s)")
-    cmd.add_argument(
-        "--workspace-dir", default=None, help="workspace folder of the notebook (default: /Users/<user>/<its folder>)"
-    )
-    cmd.add_argument("--secrets-file", default=None, help="JSON {scope: {key: value}} for dbutils.secrets")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dtflw", description="Run Databricks notebook pipelines locally.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a notebook (and everything it calls) on a local Spark")
-    run.add_argument("notebook", help="notebook file: Databricks source .py, .ipynb or plain .py")
-    _runtime_options(run)
-    run.add_argument("--report", default=".dtflw-run/report", help="folder for the run report (default: %(default)s)")
-    run.add_argument(
-        "--timeout", type=_non_negative_int, default=0, help="seconds the entry notebook may run (0 = no limit)"
-    )
-    run.add_argument("--quiet", action="store_true", help="no progress lines")
-    run.add_argument(
-        "--resume",
-        default=None,
-        metavar="RUN_ID",
-        help="flow.run() in the driver resumes this run ('last' or a run id): re-runs what failed, "
-        "was cancelled or never ran, plus downstream",
-    )
-
-    plan = sub.add_parser("plan", help="what flow.run() would do, and why (declare-only driver run)")
-    plan.add_argument("driver")
-    _runtime_options(plan)
-    plan.add_argument("--lazy", choices=("false", "true", "auto"), default="auto")
-    plan.add_argument("--only", action="append")
-    plan.add_argument("--tags", action="append")
-    plan.add_argument("--from", dest="from_", action="append")
-    plan.add_argument("--to", action="append")
-    plan.add_argument("--force", action="append")
-
-    graph = sub.add_parser("graph", help="save the lineage graph of a driver's flow")
-    graph.add_argument("driver")
-    _runtime_options(graph)
-    graph.add_argument("-o", "--output", default="lineage.html", help="file to write (default: %(default)s)")
-    graph.add_argument(
-        "--direction",
-        choices=("LR", "TB", "auto"),
-        default="LR",
-        help="layers left to right, top to bottom, or auto: TB when LR would be much wider than tall "
-        "(default: %(default)s)",
-    )
-
-    export = sub.add_parser("export", help="a Databricks Jobs / Asset Bundle definition of a driver's flow")
-    export.add_argument("driver")
-    _runtime_options(export)
-    kind = export.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--job", action="store_true", help="Jobs API 2.1 JSON")
-    kind.add_argument("--bundle", action="store_true", help="Asset Bundle resources YAML")
-    export.add_argument("--name", default=None, help="job name (default: the driver's name)")
-    export.add_argument("--cluster", default=None, help="new_cluster spec as JSON")
-    export.add_argument("--existing-cluster-id", default=None)
-    export.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
-
-    history = sub.add_parser("history", help="recorded flow runs")
-    history.add_argument(
-        "--dbfs-root", default=".dtflw-run/dbfs", help="local folder behind dbfs:/ (default: %(default)s)"
-    )
-    history.add_argument("--user", default="user@example.com")
-    history.add_argument("--storage", default=None, help="storage URL (default: dbfs:/FileStore/<user>)")
-    history.add_argument("--flow", default=None, help="only this flow")
-    history.add_argument("--run", default=None, help="only this run id")
-    return parser
-
-
 # ---- checks made before anything runs ---------------------------------------------------------
+def _params(args: argparse.Namespace) -> dict[str, str]:
+    return widget_params(args.params_file, pairs(args.param))
+
+
 def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
     from dtflw.local.runtime import LocalRuntime
 
@@ -156,7 +64,7 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
             volumes_root=args.volumes_root,
             cloud_root=args.cloud_root,
             workspace_dir=args.workspace_dir,
-            spark_conf=_pairs(args.conf),
+            spark_conf=pairs(args.conf),
             secrets_file=args.secrets_file,
             progress=progress,
         )
@@ -166,7 +74,7 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
 
 def _declared(args: argparse.Namespace) -> list[Flow]:
     check_notebook_file("driver", args.driver)
-    flows = _runtime(args, progress=False).declare_flows(args.driver, _pairs(args.param))
+    flows = _runtime(args, progress=False).declare_flows(args.driver, _params(args))
     if not flows:
         raise SystemExit(
             f"dtflw {args.command} failed: {args.driver} declared no notebooks (is it a driver using init_flow?)"
@@ -251,7 +159,7 @@ def history_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from dtflw.declare.mode import resuming
+    from dtflw.declare.mode import run_defaults
     from dtflw.local.report import write_report
     from dtflw.local.summary import failure_summary
 
@@ -267,11 +175,16 @@ def run_command(args: argparse.Namespace) -> int:
         return mask_secret_patterns(known)
 
     try:
-        with resuming(args.resume) if args.resume else contextlib.nullcontext():
-            exit_value = runtime.run_notebook(args.notebook, _pairs(args.param), timeout_seconds=args.timeout)
+        lazy = {"false": False, "true": True, "auto": "auto", None: None}[args.lazy]
+        selection = {"only": args.only, "tags": args.tags, "from_": args.from_, "to": args.to, "force": args.force}
+        with run_defaults(resume=args.resume, lazy=lazy, **selection):
+            exit_value = runtime.run_notebook(args.notebook, _params(args), timeout_seconds=args.timeout)
     except DtflwError as error:
         print(failure_summary(runtime.records, error, args.notebook, redact), file=sys.stderr)
-        status = 1
+        run_id = _failed_run_id(error)
+        if run_id is not None:
+            print(f"Resume with: {_resume_command(args, run_id)}", file=sys.stderr)
+        status = 2 if isinstance(error, InvalidArgumentError) else 1
     except KeyboardInterrupt as interrupt:
         print(redact(_interrupted(interrupt, args)), file=sys.stderr)
         status = 130
@@ -284,7 +197,7 @@ def run_command(args: argparse.Namespace) -> int:
                     f"dtflw run failed: could not write the report to --report {args.report!r}: {os_reason(error)}",
                     file=sys.stderr,
                 )
-                status = 1
+                status = status or 2
             else:
                 if not args.quiet:
                     print(f"[dtflw] report: {Path(index).resolve()}", file=sys.stderr)
@@ -297,8 +210,24 @@ def _interrupted(interrupt: KeyboardInterrupt, args: argparse.Namespace) -> str:
     """What a Ctrl-C during `dtflw run` stopped, and the command that resumes it."""
     if not isinstance(interrupt, FlowInterrupted):
         return f"dtflw run interrupted: {args.notebook} was stopped."
-    command = shlex.join(["dtflw", *_without_resume(args.argv or sys.argv[1:]), "--resume", interrupt.result.run_id])
-    return f"dtflw run interrupted: {interrupt}\nResume with: {command}"
+    return f"dtflw run interrupted: {interrupt}\nResume with: {_resume_command(args, interrupt.result.run_id)}"
+
+
+def _resume_command(args: argparse.Namespace, run_id: str) -> str:
+    return shlex.join(["dtflw", *_without_resume(args.argv or sys.argv[1:]), "--resume", run_id])
+
+
+def _failed_run_id(error: BaseException) -> str | None:
+    """The run id of a failed flow run anywhere in the error's chain (a driver's FlowRunError)."""
+    seen: BaseException | None = error
+    for _ in range(20):
+        if seen is None:
+            return None
+        found = _RUN_ID_IN_TEXT.search(str(seen))
+        if isinstance(seen, FlowRunError) or found:
+            return seen.result.run_id if isinstance(seen, FlowRunError) else found.group(1) if found else None
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _without_resume(argv: Sequence[str]) -> list[str]:
@@ -332,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (DtflwError, OSError) as error:
         print(f"dtflw {args.command} failed: {mask_secret_patterns(_describe(error))}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, (InvalidArgumentError, HistoryError, OSError)) else 1
     except KeyboardInterrupt:
         print(f"dtflw {args.command} interrupted", file=sys.stderr)
         return 130

@@ -117,3 +117,47 @@ def os_reason(error: OSError) -> str:
 
 
 # ---- commands --------------------------------------------------------------------------------
+
+
+def widget_params(params_file: str | None, given: dict[str, str]) -> dict[str, str]:
+    """Widget values: those in `params_file` (a JSON or YAML mapping of names to scalars,
+    like papermill's `-f`), then `-p` values over them."""
+    if params_file is None:
+        return given
+    path = Path(params_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidArgumentError(f"-f {params_file!r}: cannot be read ({type(error).__name__}).") from None
+    data = _parse_params(params_file, text, yaml_first=path.suffix.lower() in (".yaml", ".yml"))
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in data.items()
+    ):
+        raise InvalidArgumentError(
+            f"-f {params_file!r}: expected a mapping of widget names to text, numbers or booleans."
+        )
+    loaded = {k: "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in data.items()}
+    return {**loaded, **given}
+
+
+def _parse_params(name: str, text: str, yaml_first: bool) -> Any:
+    if not yaml_first:
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            if Path(name).suffix.lower() == ".json":
+                raise InvalidArgumentError(
+                    f"-f {name!r}: not valid JSON (line {getattr(error, 'lineno', '?')})."
+                ) from None
+    try:
+        import yaml  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        raise InvalidArgumentError(
+            f"-f {name!r}: YAML needs PyYAML (pip install pyyaml), or give a .json file."
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InvalidArgumentError(f"-f {name!r}: not valid YAML{where}.") from None

@@ -242,10 +242,11 @@ class NotebookBuilder:
                 seen[widget] = kind
 
     # ---- actions --------------------------------------------------------------------------
-    def add(self) -> NotebookBuilder:
-        """Declare the notebook for a later `flow.run()` without running it."""
+    def add(self) -> None:
+        """Declare the notebook for a later `flow.run()` without running it.
+
+        Returns None, so a notebook cell ending in `.add()` shows nothing."""
         self._flow._declare(self)
-        return self
 
     def run(self, is_lazy: bool = False, strict_validation: bool = False) -> str | None:
         """Declare and run the notebook now; returns the callee's exit value.

@@ -19,7 +19,7 @@ from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
 from dtflw.declare.evaluated import NotebookRun
-from dtflw.declare.mode import default_resume, is_declare_only, register_flow
+from dtflw.declare.mode import current_run_defaults, is_declare_only, register_flow
 from dtflw.declare.plugins import FlowPluginBase, NotebookPluginBase
 from dtflw.errors import FlowInterrupted, FlowRunError, InvalidArgumentError
 from dtflw.export.bundle import bundle_yaml
@@ -149,6 +149,13 @@ class Flow:
     def _pending(self) -> list[NotebookSpec]:
         return [s for s in self._specs if s.index not in self._outcomes and s.index not in self._ran]
 
+    def _to_run(self, options: RunOptions) -> list[NotebookSpec]:
+        """The specs a DAG run takes: those not run yet; with `resume`, every DAG-declared one
+        (resume itself decides what re-runs), so the same Flow resumes after a failure."""
+        if options.resume is None:
+            return self._pending()
+        return [s for s in self._specs if s.index not in self._outcomes]
+
     # ---- DAG runs ----------------------------------------------------------------------------
     def run(
         self,
@@ -169,10 +176,18 @@ class Flow:
         notebooks regardless of laziness; `resume` ("last" or a run id) re-runs what failed or never
         ran in that run, plus downstream. Raises FlowRunError when a notebook failed.
         """
-        if resume is None:
-            resume = self._default_resume()
+        given = current_run_defaults()  # the command line's options (`dtflw run --only ...`), if any
+        if given:
+            lazy = given.get("lazy", lazy)
+            only, tags = _first(only, given.get("only")), _first(tags, given.get("tags"))
+            from_, to, force = (
+                _first(from_, given.get("from_")),
+                _first(to, given.get("to")),
+                _first(force, given.get("force")),
+            )
+            resume = _first(resume, self._default_resume(given.get("resume")))
         options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
-        run = DagRun(self._ctx, self._pending(), options, self.name, self._fire)
+        run = DagRun(self._ctx, self._to_run(options), options, self.name, self._fire)
         if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
             for spec in run.dag.specs.values():
                 self._publish(spec)
@@ -185,9 +200,8 @@ class Flow:
             raise FlowRunError(result)
         return result
 
-    def _default_resume(self) -> str | None:
+    def _default_resume(self, wanted: str | None) -> str | None:
         """`dtflw run --resume`'s run id when this flow recorded it ("last": always), else None."""
-        wanted = default_resume()
         if wanted is None or wanted == "last":
             return wanted
         history = HistoryStore(self._ctx.storage)
@@ -217,7 +231,7 @@ class Flow:
     ) -> Plan:
         """What `run()` with the same arguments would do, and why, without running anything."""
         options = RunOptions(1, lazy, only, tags, from_, to, force, resume)
-        return DagRun(self._ctx, self._pending(), options, self.name).plan()
+        return DagRun(self._ctx, self._to_run(options), options, self.name).plan()
 
     def on(self, event: str, callback: Callable[[FlowEvent], Any]) -> None:
         """Call `callback(event)` on flow_start, notebook_start, notebook_end or flow_end.
@@ -302,3 +316,7 @@ def _counts(result: FlowRunResult) -> str:
     """ "3 succeeded, 1 cancelled" for an interrupted run's message."""
     by_status = result.by_status()
     return ", ".join(f"{len(names)} {status.value}" for status, names in by_status.items() if names) or "nothing ran"
+
+
+def _first(value: Any, fallback: Any) -> Any:
+    return value if value is not None else fallback

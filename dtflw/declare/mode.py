@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Mapping
 from typing import Any
 
 from dtflw.scoped import scoped
@@ -28,14 +29,19 @@ def register_flow(flow: Any) -> None:
         flows.append(flow)
 
 
-_resume: contextvars.ContextVar[str | None] = contextvars.ContextVar("dtflw_resume", default=None)
+_run_defaults: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "dtflw_run_defaults", default=None
+)
 
 
-def resuming(run_id: str) -> contextlib.AbstractContextManager[str | None]:
-    """Within the block `flow.run()` without `resume=` resumes `run_id` ("last" or a run id) for
-    each flow that recorded it (`dtflw run --resume`); other flows run as they would."""
-    return scoped(_resume, run_id)
+def run_defaults(**options: Any) -> contextlib.AbstractContextManager[Mapping[str, Any] | None]:
+    """Within the block `flow.run()` takes these keyword arguments (the command line's `--lazy`,
+    `--only`, `--tags`, `--from`, `--to`, `--force`, `--resume`): `lazy` replaces the driver's,
+    the others apply where the driver passed none. `resume` applies to each flow that recorded
+    that run ("last": every flow); other flows run as they would."""
+    given = {name: value for name, value in options.items() if value is not None}
+    return scoped(_run_defaults, given)
 
 
-def default_resume() -> str | None:
-    return _resume.get()
+def current_run_defaults() -> Mapping[str, Any]:
+    return _run_defaults.get() or {}

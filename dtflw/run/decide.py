@@ -72,7 +72,9 @@ class Plan:
         return text_table(PLAN_HEADER, self.rows(), rule=True)
 
     def _repr_html_(self) -> str:
-        return html_table(PLAN_HEADER, self.rows())
+        """The table with run rows in green and skip rows in grey (not selected: plain)."""
+        colours = {PlanAction.RUN: "#d3f9d8", PlanAction.SKIP: "#e9ecef"}
+        return html_table(PLAN_HEADER, self.rows(), [colours.get(d.action) for d in self.decisions])
 
 
 # What a decision needs about the present: the fingerprint and the input versions behind it.
