@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,11 @@ def test_params_file_json_and_yaml_with_p_winning(project):
 def test_bad_params_files_are_usage_errors(project, capsys):
     (project / "bad.json").write_text("{bad")
     (project / "list.yaml").write_text("- 1\n- 2\n")
-    for name, expected in (("bad.json", "not valid JSON"), ("list.yaml", "expected a mapping"), ("nope.json", "cannot")):
+    for name, expected in (
+        ("bad.json", "not valid JSON"),
+        ("list.yaml", "expected a mapping"),
+        ("nope.json", "cannot"),
+    ):
         assert run("-f", name) == 2
         err = capsys.readouterr().err
         assert expected in err and name in err and "Traceback" not in err
@@ -77,12 +82,14 @@ def test_bad_params_files_are_usage_errors(project, capsys):
 
 
 def test_a_failed_flow_ends_with_the_command_that_resumes_it(project, capsys):
-    assert run("-p", "day=3", "-p", "fail=report") == 1
+    assert run("-p", "day=3", "-p", "fail=report", "-p", "api_key=abc123xyz", "--param=db_password=pw9") == 1
     err = capsys.readouterr().err
+    assert "abc123xyz" not in err and "pw9" not in err
+    assert "api_key=[REDACTED]" in err and "--param=db_password=[REDACTED]" in err
     line = next(x for x in err.splitlines() if x.startswith("Resume with: "))
     assert line.startswith("Resume with: dtflw run driver.py") and "--resume" in line
     assert calls(project) == ["ingest 3", "report 3"]
-    argv = ["fail=" if a == "fail=report" else a for a in line.removeprefix("Resume with: dtflw ").split()]
+    argv = ["fail=" if a == "fail=report" else a for a in shlex.split(line.removeprefix("Resume with: dtflw "))]
     assert main(argv) == 0  # the same command, with the callee fixed
     assert calls(project) == ["report 3"]  # ingest succeeded in that run: not re-run
 

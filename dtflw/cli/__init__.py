@@ -37,7 +37,7 @@ from dtflw.cli.checks import (
 from dtflw.cli.parser import build_parser as build_parser
 from dtflw.cli.parser import pairs
 from dtflw.errors import DtflwError, FlowInterrupted, FlowRunError, HistoryError, InvalidArgumentError
-from dtflw.redaction import mask_secret_patterns
+from dtflw.redaction import is_secret_name, looks_secret_value, mask_secret_patterns
 from dtflw.render import text_table
 
 _RUN_ID_IN_TEXT = re.compile(r"Flow run (\d{8}T\d{6}Z-[0-9a-f]{6}): ")
@@ -214,7 +214,30 @@ def _interrupted(interrupt: KeyboardInterrupt, args: argparse.Namespace) -> str:
 
 
 def _resume_command(args: argparse.Namespace, run_id: str) -> str:
-    return shlex.join(["dtflw", *_without_resume(args.argv or sys.argv[1:]), "--resume", run_id])
+    """The command line again with `--resume run_id`; secret-looking `-p`/`--conf` values are
+    shown as [REDACTED] (give them again when running it)."""
+    argv = _redacted_argv(_without_resume(args.argv or sys.argv[1:]))
+    return shlex.join(["dtflw", *argv, "--resume", run_id])
+
+
+def _redacted_argv(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    pair_next = False
+    for arg in argv:
+        option, eq, inline = arg.partition("=")
+        if pair_next:
+            out.append(_redacted_pair(arg))
+        elif eq and option in ("--param", "--conf"):
+            out.append(f"{option}={_redacted_pair(inline)}")
+        else:
+            out.append(arg)
+        pair_next = arg in ("-p", "--param", "--conf")
+    return out
+
+
+def _redacted_pair(pair: str) -> str:
+    key, eq, value = pair.partition("=")
+    return f"{key}=[REDACTED]" if eq and (is_secret_name(key) or looks_secret_value(value)) else pair
 
 
 def _failed_run_id(error: BaseException) -> str | None:
