@@ -101,3 +101,16 @@ def test_version_and_python_dash_m():
     assert out.stdout.strip() == f"dtflw {__version__}"
     helptext = subprocess.run([sys.executable, "-m", "dtflw", "run", "--help"], capture_output=True, text=True)
     assert helptext.returncode == 0 and "--params-file" in helptext.stdout and "--only" in helptext.stdout
+
+
+def test_report_lists_declared_notebooks_writes_a_pdf_and_can_be_redrawn(project, capsys):
+    argv = ["run", "driver.py", "--dbfs-root", "dbfs", "--report", "rep", "--report-format", "pdf", "--quiet"]
+    assert main([*argv, "-p", "fail=ingest"]) == 1
+    page = (project / "rep" / "index.html").read_text()
+    assert "upstream_failed" in page and "asked to fail" in page  # report never ran: listed anyway
+    assert (project / "rep" / "report.pdf").read_bytes().startswith(b"%PDF")
+    (project / "rep" / "report.pdf").unlink()
+    assert main(["report", "rep", "--pdf"]) == 0
+    assert (project / "rep" / "report.pdf").exists()
+    capsys.readouterr()
+    assert main(["report", "nowhere"]) == 2 and "Traceback" not in capsys.readouterr().err

@@ -159,7 +159,7 @@ def history_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from dtflw.declare.mode import run_defaults
+    from dtflw.declare.mode import collecting_flows, run_defaults
     from dtflw.local.report import write_report
     from dtflw.local.summary import failure_summary
 
@@ -169,6 +169,8 @@ def run_command(args: argparse.Namespace) -> int:
         prepare_report_folder(args.report)
     status = 0
     exit_value = ""
+    flows: list[Any] = []
+    run_error: BaseException | None = None
 
     def redact(text: str) -> str:  # the run's fetched secrets, in any common encoding
         known = runtime.dbutils.redactor.redact(text) if runtime.dbutils is not None else text
@@ -177,21 +179,34 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         lazy = {"false": False, "true": True, "auto": "auto", None: None}[args.lazy]
         selection = {"only": args.only, "tags": args.tags, "from_": args.from_, "to": args.to, "force": args.force}
-        with run_defaults(resume=args.resume, lazy=lazy, **selection):
+        with collecting_flows() as flows, run_defaults(resume=args.resume, lazy=lazy, **selection):
             exit_value = runtime.run_notebook(args.notebook, _params(args), timeout_seconds=args.timeout)
     except DtflwError as error:
+        run_error = error
         print(failure_summary(runtime.records, error, args.notebook, redact), file=sys.stderr)
         run_id = _failed_run_id(error)
         if run_id is not None:
             print(f"Resume with: {_resume_command(args, run_id)}", file=sys.stderr)
         status = 2 if isinstance(error, InvalidArgumentError) else 1
     except KeyboardInterrupt as interrupt:
+        run_error = interrupt
         print(redact(_interrupted(interrupt, args)), file=sys.stderr)
         status = 130
     finally:
         if args.report:
             try:
-                index = write_report(runtime.records, args.report, title=f"dtflw run {args.notebook}")
+                index = write_report(
+                    runtime.records,
+                    args.report,
+                    title=f"dtflw run {args.notebook}",
+                    flows=flows,
+                    error=run_error,
+                    redact=redact,
+                    formats=("html", "pdf") if args.report_format == "pdf" else ("html",),
+                )
+            except InvalidArgumentError as error:  # e.g. --report-format pdf without fpdf2
+                print(f"dtflw run failed: could not write the report: {error}", file=sys.stderr)
+                status = status or 2
             except OSError as error:
                 print(
                     f"dtflw run failed: could not write the report to --report {args.report!r}: {os_reason(error)}",
@@ -267,8 +282,17 @@ def _without_resume(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def report_command(args: argparse.Namespace) -> int:
+    from dtflw.local.report import rebuild_report
+
+    written = rebuild_report(args.run_dir, formats=("html", "pdf") if args.pdf else ("html",))
+    print(Path(written).resolve())
+    return 0
+
+
 COMMANDS = {
     "run": run_command,
+    "report": report_command,
     "plan": plan_command,
     "graph": graph_command,
     "export": export_command,

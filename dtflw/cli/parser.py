@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_options(run)
     run.add_argument("--report", default=".dtflw-run/report", help="folder for the run report (default: %(default)s)")
     run.add_argument(
+        "--report-format",
+        choices=("html", "pdf"),
+        default="html",
+        help="html: index.html and the notebooks' pages; pdf: also report.pdf (default: %(default)s)",
+    )
+    run.add_argument(
         "--timeout", type=_non_negative_int, default=0, help="seconds the entry notebook may run (0 = no limit)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -98,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _selection_options(run, lazy_default=None)
 
+    report = sub.add_parser("report", help="draw a run report again from its run.json (index.html, --pdf)")
+    report.add_argument("run_dir", nargs="?", default=".dtflw-run/report", help="report folder (default: %(default)s)")
+    report.add_argument("--pdf", action="store_true", help="also write report.pdf")
     plan = sub.add_parser("plan", help="what flow.run() would do, and why (declare-only driver run)")
     plan.add_argument("driver", help="driver notebook file that declares a flow")
     _runtime_options(plan)

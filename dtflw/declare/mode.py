@@ -22,11 +22,20 @@ def is_declare_only() -> bool:
     return _declared_flows.get() is not None
 
 
+_collected_flows: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("dtflw_collect_flows", default=None)
+
+
+def collecting_flows() -> contextlib.AbstractContextManager[list[Any]]:
+    """Within the block every new Flow (run or declared) joins the yielded list: `dtflw run`
+    gives them to its report (declared notebooks, their statuses, lineage)."""
+    return scoped(_collected_flows, [])  # type: ignore[arg-type]
+
+
 def register_flow(flow: Any) -> None:
-    """Called by each new Flow: inside `declare_only()` it joins the yielded list."""
-    flows = _declared_flows.get()
-    if flows is not None:
-        flows.append(flow)
+    """Called by each new Flow: it joins the lists of `declare_only()` and `collecting_flows()`."""
+    for flows in (_declared_flows.get(), _collected_flows.get()):
+        if flows is not None:
+            flows.append(flow)
 
 
 _run_defaults: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(

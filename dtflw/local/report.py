@@ -1,134 +1,103 @@
-"""The run report: every executed notebook as an `.ipynb` with its outputs, plus `index.html`.
+"""The run report of `dtflw run` (`--report`, default `.dtflw-run/report`).
 
-`index.html` shows the notebook tree (who called whom), arguments (redacted), status,
-durations and links to the notebooks.
+`index.html` is the page to open first: the run's status, the failure (notebook, cell, line,
+message), a timeline of every executed notebook, every declared notebook of each flow with its
+status (skipped and upstream_failed too) and lineage graph, and the tree of executed notebooks.
+Beside it: each executed notebook as `.ipynb` (nbformat 4.5) and as `.html` (nbconvert),
+`run.json` (the data the pages are drawn from) and, on request, `report.pdf`.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
-import time
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from dtflw.local.records import CellRecord, NotebookRecord, NotebookStatus, Output
-from dtflw.local.source import cell_to_ipynb
+from dtflw.errors import InvalidArgumentError
+from dtflw.local import report_data
+from dtflw.local.records import NotebookRecord
+from dtflw.local.report_html import index_html
+from dtflw.local.report_notebooks import (
+    NBCONVERT_MISSING,
+    NBFORMAT_MISSING,
+    HtmlRenderer,
+    notebook_filename,
+    notebook_node,
+    write_notebook,
+)
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+__all__ = ["FORMATS", "notebook_filename", "notebook_node", "rebuild_report", "write_report"]
 
-
-def notebook_filename(record: NotebookRecord) -> str:
-    """A unique, readable file name for one executed notebook."""
-    stem = _UNSAFE.sub("_", record.workspace_path.strip("/"))[-80:]
-    return f"{record.id:03d}_{stem}.ipynb"
-
-
-def _output_json(output: Output) -> dict[str, Any]:
-    if output.kind == "stream":
-        return {"output_type": "stream", "name": "stdout", "text": output.text}
-    if output.kind == "error":
-        return {
-            "output_type": "error",
-            "ename": output.data.get("ename", "Error"),
-            "evalue": output.data.get("evalue", ""),
-            "traceback": output.text.splitlines(),
-        }
-    data: dict[str, Any] = {"text/plain": output.text}
-    if "text/html" in output.data:
-        data["text/html"] = output.data["text/html"]
-    if output.kind == "warning":
-        return {"output_type": "stream", "name": "stderr", "text": f"WARNING: {output.text}\n"}
-    if output.kind == "markdown":
-        data = {"text/markdown": output.text}
-    return {"output_type": "display_data", "data": data, "metadata": {}}
+FORMATS = ("html", "pdf")
+PDF_NAME = "report.pdf"
 
 
-def _cell_json(record: CellRecord) -> dict[str, Any]:
-    """The cell as `source.cell_to_ipynb` renders it, plus its outputs and timing."""
-    cell = cell_to_ipynb(record.cell)
-    cell["metadata"]["dtflw"] = {"status": record.status, "seconds": round(record.seconds, 3)}
-    if cell["cell_type"] == "code":
-        cell["execution_count"] = record.cell.index + 1
-        cell["outputs"] = [_output_json(o) for o in record.outputs if o.kind != "markdown"]
-    return cell
+def write_report(
+    records: Iterable[NotebookRecord],
+    directory: str | os.PathLike[str],
+    title: str = "dtflw run",
+    *,
+    flows: Iterable[Any] = (),
+    error: BaseException | None = None,
+    redact: Callable[[str], str] | None = None,
+    formats: Iterable[str] = ("html",),
+) -> Path:
+    """Write the report into `directory`; returns the path of `index.html`.
 
-
-def notebook_json(record: NotebookRecord) -> dict[str, Any]:
-    """An nbformat-4 document of the executed notebook with its outputs and timings."""
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "language_info": {"name": "python"},
-            "dtflw": {
-                "workspace_path": record.workspace_path,
-                "file": record.file,
-                "arguments": record.arguments,
-                "status": record.status,
-                "seconds": round(record.seconds, 3),
-                "exit_value": record.exit_value,
-                "error": record.error,
-            },
-        },
-        "cells": [_cell_json(c) for c in record.cells],
-    }
-
-
-def write_report(records: Iterable[NotebookRecord], directory: str | Path, title: str = "dtflw run") -> Path:
-    """Write one `.ipynb` per record and `index.html`; returns the index path."""
+    `flows`: the `Flow`s created during the run (their declared notebooks and lineage are listed);
+    `error`: what ended the run, if it failed before or outside any notebook (e.g. a missing entry
+    file); `redact`: the run's secret redactor, applied to every text taken from flows and errors;
+    `formats`: "html" (always written) and "pdf" (`report.pdf`, needs fpdf2).
+    """
+    formats = _check_formats(formats)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     records = list(records)
+    notes: list[str] = []
+    files: dict[int, dict[str, str]] = {}
+    renderer = HtmlRenderer()
+    if not renderer.available:
+        notes.append(NBCONVERT_MISSING)
     for record in records:
-        (out / notebook_filename(record)).write_text(json.dumps(notebook_json(record), indent=1), encoding="utf-8")
+        try:
+            ipynb = write_notebook(record, out)
+        except ImportError:
+            notes.append(NBFORMAT_MISSING)
+            break
+        files[record.id] = {"ipynb": ipynb.name}
+        if renderer.available:
+            files[record.id]["html"] = renderer.render(ipynb, record, redact).name
+    data = report_data.run_data(records, title, flows, error, redact, files)
+    data["notes"] = sorted(set(notes))
+    return _write_pages(data, out, formats)
+
+
+def rebuild_report(directory: str | os.PathLike[str], formats: Iterable[str] = FORMATS) -> Path:
+    """Draw `index.html` (and `report.pdf` with "pdf") again from the folder's `run.json`
+    (`dtflw report RUN_DIR --pdf`); returns the path of the last file written."""
+    formats = _check_formats(formats)
+    out = Path(directory)
+    data = report_data.load(out)
+    index = _write_pages(data, out, formats, save=False)
+    return out / PDF_NAME if "pdf" in formats else index
+
+
+def _write_pages(data: dict[str, Any], out: Path, formats: tuple[str, ...], save: bool = True) -> Path:
+    if save:
+        report_data.save(data, out)
     index = out / "index.html"
-    index.write_text(index_html(records, title), encoding="utf-8")
+    index.write_text(index_html(data), encoding="utf-8")
+    if "pdf" in formats:
+        from dtflw.local.report_pdf import write_pdf
+
+        write_pdf(data, out / PDF_NAME)
     return index
 
 
-def _children(records: list[NotebookRecord]) -> dict[int | None, list[NotebookRecord]]:
-    tree: dict[int | None, list[NotebookRecord]] = {}
-    known = {r.id for r in records}
-    for record in records:
-        parent = record.parent if record.parent in known else None
-        tree.setdefault(parent, []).append(record)
-    return tree
-
-
-def _rows(tree: dict[int | None, list[NotebookRecord]], parent: int | None, depth: int) -> list[str]:
-    rows = []
-    for record in tree.get(parent, []):
-        args = ", ".join(f"{k}={v}" for k, v in record.arguments.items())
-        detail = record.error or (f"exit: {record.exit_value}" if record.exit_value else "")
-        rows.append(
-            f"<tr class='{record.status}'><td style='padding-left:{depth * 1.5 + 0.5}em'>"
-            f"<a href='{html.escape(notebook_filename(record))}'>{html.escape(record.workspace_path)}</a></td>"
-            f"<td>{record.status}</td><td>{record.seconds:.2f} s</td>"
-            f"<td><code>{html.escape(args)}</code></td><td>{html.escape(detail)}</td></tr>"
-        )
-        rows += _rows(tree, record.id, depth + 1)
-    return rows
-
-
-def index_html(records: list[NotebookRecord], title: str) -> str:
-    """A self-contained HTML page listing the run's notebooks as a tree."""
-    rows = "\n".join(_rows(_children(records), None, 0))
-    failed = sum(r.status is NotebookStatus.FAILED for r in records)
-    summary = f"{len(records)} notebooks, {failed} failed" if failed else f"{len(records)} notebooks, all succeeded"
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ddd; padding: .3em .6em; text-align: left; }}
-tr.failed td {{ background: #fde2e2; }} tr.succeeded td:nth-child(2) {{ color: #17803d; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{summary} &middot; written {time.strftime("%Y-%m-%d %H:%M:%S")}</p>
-<table><thead><tr><th>notebook</th><th>status</th><th>duration</th><th>arguments</th><th>result</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table></body></html>
-"""
+def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(formats)
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise InvalidArgumentError(f"unknown report format(s) {unknown}; expected some of {list(FORMATS)}")
+    return chosen
