@@ -114,3 +114,15 @@ def test_report_lists_declared_notebooks_writes_a_pdf_and_can_be_redrawn(project
     assert (project / "rep" / "report.pdf").exists()
     capsys.readouterr()
     assert main(["report", "nowhere"]) == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_export_bundle_paths_relative_to_the_bundle_root(project, capsys):
+    yaml = pytest.importorskip("yaml")
+    argv = ["export", "driver.py", "--dbfs-root", "dbfs", "--bundle", "--include-bundle", "--bundle-name", "demo"]
+    assert main([*argv, "-o", "databricks.yml"]) == 0
+    doc = yaml.safe_load((project / "databricks.yml").read_text())
+    assert doc["bundle"]["name"] == "demo"
+    (job,) = doc["resources"]["jobs"].values()
+    assert [t["notebook_task"]["notebook_path"] for t in job["tasks"]] == ["./ingest.py", "./report.py"]
+    assert main(["export", "driver.py", "--dbfs-root", "dbfs", "--job", "--include-bundle"]) == 2
+    assert "need --bundle" in capsys.readouterr().err

@@ -72,9 +72,10 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
         raise InvalidArgumentError(f"--secrets-file: {error}") from None
 
 
-def _declared(args: argparse.Namespace) -> list[Flow]:
+def _declared(args: argparse.Namespace, runtime: LocalRuntime | None = None) -> list[Flow]:
     check_notebook_file("driver", args.driver)
-    flows = _runtime(args, progress=False).declare_flows(args.driver, _params(args))
+    runtime = runtime if runtime is not None else _runtime(args, progress=False)
+    flows = runtime.declare_flows(args.driver, _params(args))
     if not flows:
         raise SystemExit(
             f"dtflw {args.command} failed: {args.driver} declared no notebooks (is it a driver using init_flow?)"
@@ -116,9 +117,16 @@ def export_command(args: argparse.Namespace) -> int:
         options["cluster"] = cluster
     if args.existing_cluster_id:
         options["existing_cluster_id"] = args.existing_cluster_id
+    if args.path_prefix:
+        options["notebook_path_prefix"] = args.path_prefix
+    if not args.bundle and (args.include_bundle or args.bundle_name or args.bundle_root):
+        raise InvalidArgumentError("--include-bundle, --bundle-name and --bundle-root need --bundle.")
     if args.output:
         check_output_file("-o", args.output)
-    flow = _declared(args)[0]
+    runtime = _runtime(args, progress=False)
+    flow = _declared(args, runtime)[0]
+    if args.bundle:
+        options.update(_bundle_options(args, flow, runtime))
     name = args.name or Path(args.driver).stem
     text = flow.to_bundle_yaml(name, **options) if args.bundle else json.dumps(flow.to_job(name, **options), indent=2)
     if args.output:
@@ -126,6 +134,20 @@ def export_command(args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _bundle_options(args: argparse.Namespace, flow: Flow, runtime: LocalRuntime) -> dict[str, Any]:
+    """Notebook files relative to the bundle root, the user as `${workspace.current_user.userName}`."""
+    root = Path(args.bundle_root or (Path(args.output).parent if args.output else ".")).resolve()
+    files: dict[str, str] = {}
+    for spec in flow.specs:
+        file = runtime.notebook_file(spec.abs_path)
+        if file is not None and file.resolve().is_relative_to(root):
+            files[spec.abs_path] = file.resolve().relative_to(root).as_posix()
+    options: dict[str, Any] = {"notebook_files": files, "user": args.user, "include_bundle": args.include_bundle}
+    if args.bundle_name:
+        options["bundle_name"] = args.bundle_name
+    return options
 
 
 def history_command(args: argparse.Namespace) -> int:

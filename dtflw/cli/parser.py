@@ -134,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--cluster", default=None, help="new_cluster spec as JSON")
     export.add_argument("--existing-cluster-id", default=None, help="run every task on this existing cluster")
     export.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    export.add_argument(
+        "--include-bundle", action="store_true", help="with --bundle: a whole databricks.yml (bundle name, targets)"
+    )
+    export.add_argument(
+        "--bundle-name", default=None, help="with --include-bundle: bundle name (default: the job's key)"
+    )
+    export.add_argument(
+        "--bundle-root",
+        default=None,
+        help="with --bundle: folder of databricks.yml; notebooks below it get paths relative to it "
+        "(default: the -o file's folder, else the current directory)",
+    )
+    export.add_argument("--path-prefix", default="", help="prefix for absolute notebook paths, e.g. /Workspace")
 
     history = sub.add_parser("history", help="recorded flow runs")
     history.add_argument(

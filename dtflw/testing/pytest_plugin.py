@@ -1,24 +1,45 @@
-"""pytest fixtures for testing dtflw pipelines without a cluster (registered via `pytest11`).
+"""pytest fixtures for testing dtflw pipelines without a cluster (registered via `pytest11` as `dtflw`).
+
+Without pyspark (the core install):
 
 - `fake_dbutils`: a FakeDbutils installed as the runtime's dbutils for the test.
 - `local_storage`: a LocalStorage in a temporary directory.
 - `local_flow`: a Flow on both, ready for `flow.notebook(...)`.
-- `writes_outputs`: `dtflw.testing.write_outputs`, a factory of notebook handlers that stub the
-  callee's declared output tables (`fake_dbutils.notebook.register("nb", writes_outputs())`).
+- `writes_outputs`: `dtflw.testing.writes_outputs`, a factory of notebook handlers that stub the
+  callee's declared output tables (`fake_dbutils.notebook.register("nb", writes_outputs(cols=...))`).
+- `schema_only_spark`: a `SchemaOnlySpark` (reads parquet schemas only) for `cols=` checks.
+
+With pyspark (`pip install dtflw[local]`; without it these fixtures skip the test, saying why):
+
+- `dtflw_spark` (session scope): one local SparkSession (Delta, Databricks paths mapped) shared by
+  every test of the session; stopped at the end.
+- `spark` (session scope): the same session. A `spark` fixture of your own (in a conftest.py or
+  the test module) takes precedence over this one; `dtflw_spark` and `local_runtime` never use it.
+- `local_runtime`: a `dtflw.local.runtime.LocalRuntime` with its dbfs:/ root in the test's
+  temporary directory, on the shared session: `local_runtime.run_notebook("notebooks/main.py")`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import dtflw.databricks as db
 from dtflw.declare.flow import Flow, init_flow
+from dtflw.errors import RuntimeNotAvailableError
 from dtflw.storage.local import LocalStorage
 from dtflw.testing.fake_dbutils import FakeDbutils
-from dtflw.testing.outputs import OutputsWriter, write_outputs
+from dtflw.testing.outputs import OutputsWriter
+from dtflw.testing.outputs import writes_outputs as _writes_outputs
+from dtflw.testing.parquet import SchemaOnlySpark
+
+if TYPE_CHECKING:
+    from dtflw.local.runtime import LocalRuntime
+
+NEEDS_PYSPARK = "needs pyspark: pip install 'dtflw[local]'"
 
 
 @pytest.fixture
@@ -43,5 +64,51 @@ def local_flow(local_storage: LocalStorage, fake_dbutils: FakeDbutils) -> Flow:
 
 @pytest.fixture
 def writes_outputs() -> OutputsWriter:
-    """`write_outputs`: `writes_outputs(exit_value=None)` is a handler writing every `<name>_out` it gets."""
-    return write_outputs
+    """`writes_outputs(exit_value=None, dbutils=None, cols=None)`: a handler writing every `<name>_out` it gets."""
+    return _writes_outputs
+
+
+@pytest.fixture
+def schema_only_spark() -> SchemaOnlySpark:
+    """A SparkSession stand-in reading parquet schemas only: `LocalStorage(root, spark=schema_only_spark)`."""
+    return SchemaOnlySpark()
+
+
+def _runtime(root: Path) -> LocalRuntime:
+    pytest.importorskip("pyspark", reason=NEEDS_PYSPARK)
+    from dtflw.local.runtime import LocalRuntime
+
+    return LocalRuntime(dbfs_root=root / "dbfs", run_dir=root / "run", progress=False)
+
+
+def _session(runtime: LocalRuntime) -> Any:
+    """The runtime's SparkSession (`runtime.spark` as a method or a property); skips when Spark cannot start."""
+    try:
+        spark = runtime.spark
+        return spark() if callable(spark) else spark
+    except RuntimeNotAvailableError as error:  # pyspark without Java, say
+        pytest.skip(f"local Spark could not start: {error}")
+
+
+@pytest.fixture(scope="session")
+def dtflw_spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The local SparkSession every test of the session shares (skips the test without pyspark)."""
+    spark = _session(_runtime(tmp_path_factory.mktemp("dtflw-spark")))
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(dtflw_spark: Any) -> Any:
+    """`dtflw_spark` under the usual name; your own `spark` fixture overrides this one."""
+    return dtflw_spark
+
+
+@pytest.fixture
+def local_runtime(tmp_path: Path, dtflw_spark: Any) -> LocalRuntime:
+    """A LocalRuntime on the shared session, dbfs:/ under the test's temporary directory."""
+    runtime = _runtime(tmp_path)
+    _session(runtime)  # adopt the shared session with this runtime's roots
+    return runtime
