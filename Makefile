@@ -23,8 +23,8 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): setup.cfg pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[local,azure,test,lint]"
+$(STAMP): pyproject.toml mk/constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c mk/constraints.txt -e ".[local,azure,test,lint]"
 	touch $@
 
 # Delta Lake's jars into the local Maven repository, where Spark's resolver finds them.
@@ -61,8 +61,8 @@ bench-core: $(STAMP)
 	$(PY) bench/bench_core.py
 
 BENCH_STAMP := $(VENV)/.dtflw-bench-installed
-$(BENCH_STAMP): setup.cfg | $(STAMP)
-	$(PY) -m pip install --quiet -e ".[local,azure,test,bench]"
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -c mk/constraints.txt -e ".[local,azure,test,bench]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 

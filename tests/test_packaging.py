@@ -50,3 +50,28 @@ def test_typed_versioned_and_registered():
     assert scripts.get("dtflw") == "dtflw.cli:main"
     hard = [r for r in requires("dtflw") or [] if "extra ==" not in r]
     assert [r.split(">")[0].split("=")[0].strip() for r in hard] == ["attrs"]
+
+
+def test_metadata_declares_license_expression_pythons_and_urls():
+    from importlib.metadata import metadata
+
+    meta = metadata("dtflw")
+    classifiers = meta.get_all("Classifier") or []
+    assert meta["License-Expression"] == "BSD-3-Clause"
+    assert not [c for c in classifiers if c.startswith("License ::")]  # deprecated in favour of the expression
+    assert {f"Programming Language :: Python :: 3.{n}" for n in range(10, 14)} <= set(classifiers)
+    assert "Framework :: Pytest" in classifiers
+    assert any(url.startswith("Source, ") for url in meta.get_all("Project-URL") or [])
+
+
+def test_sdist_and_wheel_build_pass_twine_check_and_ship_no_tests(tmp_path):
+    import tarfile
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(root)], check=True, capture_output=True)
+    dists = sorted(str(p) for p in tmp_path.iterdir())
+    check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *dists], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    names = tarfile.open(sdist).getnames()
+    assert not [n for n in names if "/tests/" in n] and any(n.endswith("/dtflw/py.typed") for n in names)
