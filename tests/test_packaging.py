@@ -68,7 +68,8 @@ def test_sdist_and_wheel_build_pass_twine_check_and_ship_no_tests(tmp_path):
     import tarfile
 
     root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(root)], check=True, capture_output=True)
+    build = [sys.executable, "-m", "build", "--outdir", str(tmp_path), str(root)]
+    subprocess.run(build, check=True, capture_output=True)
     dists = sorted(str(p) for p in tmp_path.iterdir())
     check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *dists], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
