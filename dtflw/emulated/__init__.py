@@ -14,6 +14,7 @@ from dtflw.emulated.errors import (
     SecretNotFoundError,
 )
 from dtflw.emulated.fs import EmulatedFs, FileInfo
+from dtflw.emulated.mounts import MountInfo
 from dtflw.emulated.paths import Location, PathMap, join_uri, resolve_workspace_path
 from dtflw.emulated.secrets import REDACTED, Redactor, SecretMetadata, Secrets, SecretScope
 from dtflw.emulated.task_values import MAX_VALUE_BYTES, TaskValues
@@ -27,6 +28,7 @@ __all__ = [
     "InputWidgetNotDefined",
     "Location",
     "MAX_VALUE_BYTES",
+    "MountInfo",
     "NoSuchElementException",
     "NotebookContext",
     "NotebookExit",

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from dtflw.emulated import help as _help
 from dtflw.emulated.context import EntryPoint, NotebookContext
 from dtflw.emulated.errors import NotebookExit
 from dtflw.emulated.fs import EmulatedFs
@@ -142,6 +143,10 @@ class EmulatedNotebook:
         """The context of the calling run (newer DBRs expose this directly)."""
         return self._owner.context()
 
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.notebook`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.NOTEBOOK, method_name)
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _lookup(self, path: str, resolved: str, args: Mapping[str, str]) -> Handler:
@@ -228,6 +233,10 @@ class EmulatedJobs:
     def __init__(self, task_values: TaskValues) -> None:
         self.taskValues = task_values
 
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.jobs`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.JOBS, method_name)
+
 
 class EmulatedDbutils:
     """A ``dbutils``: real widgets/fs/secrets/task values, per-run state, notebooks as callables."""
@@ -263,6 +272,10 @@ class EmulatedDbutils:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(user={self.user!r}, notebook_path={self.notebook_path!r})"
+
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.DBUTILS, method_name)
 
     # -- validation --------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 Mirrors the runtime: ``FileInfo`` with trailing ``/`` for directories and ms timestamps, runtime
 type checks, ``ExecutionError`` carrying ``java.io.FileNotFoundException`` text, and no ``exists``.
+Legacy mounts (``mount``, ``mounts``, ``unmount``, ``refreshMounts``, ``updateMount``) are links in the
+DBFS root (see ``dtflw.emulated.mounts``); ``help()`` prints the method list.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import enum
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+from dtflw.emulated import help as _help
 from dtflw.emulated.errors import ExecutionError
+from dtflw.emulated.mounts import MountInfo, MountTable
 from dtflw.emulated.paths import Location, PathMap, join_uri
 from dtflw.files import rmtree_tolerant
 
@@ -78,6 +82,7 @@ class EmulatedFs:
 
     def __init__(self, path_map: PathMap) -> None:
         self.path_map = path_map
+        self.mount_table = MountTable(path_map)
 
     def __repr__(self) -> str:
         return f"EmulatedFs(dbfs_root={str(self.path_map.dbfs_root)!r})"
@@ -101,6 +106,56 @@ class EmulatedFs:
         pm = self.path_map
         roots = (pm.dbfs_root, pm.volumes_root, pm.cloud_root, Path("/"))
         return {root for root in roots if root is not None}
+
+    def _refuse_whole(self, operation: str, location: Location) -> None:
+        """Roots and mount points may not be deleted or moved as a whole."""
+        verb = "delete" if operation == "rm" else "move"
+        if location.local in self._roots():
+            raise ExecutionError.io_error(operation, f"Refusing to {verb} the root {_shown(location)}")
+        if location.local in self.mount_table.link_paths():
+            raise ExecutionError.io_error(
+                operation, f"Refusing to {verb} the mount point {_shown(location)}; use dbutils.fs.unmount"
+            )
+
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.fs`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.FS, method_name)
+
+    # -- mounts (see dtflw.emulated.mounts) --------------------------------------------------
+
+    def mount(
+        self,
+        source: str,
+        mount_point: str,
+        encryption_type: str = "",
+        owner: str | None = None,
+        extra_configs: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Mount ``source`` at ``/mnt/<name>``; an existing mount point raises ``Directory already mounted``."""
+        return self.mount_table.mount(source, mount_point, encryption_type, owner, extra_configs)
+
+    def mounts(self) -> list[MountInfo]:
+        """All mount points: the user's, then Databricks' defaults."""
+        return self.mount_table.mounts()
+
+    def unmount(self, mount_point: str) -> bool:
+        """Remove a mount point (the source's data stays); one not mounted raises."""
+        return self.mount_table.unmount(mount_point)
+
+    def refreshMounts(self) -> bool:
+        """Re-create mount links from the persisted mount table."""
+        return self.mount_table.refresh()
+
+    def updateMount(
+        self,
+        source: str,
+        mount_point: str,
+        encryption_type: str = "",
+        owner: str | None = None,
+        extra_configs: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Point an existing mount at another source."""
+        return self.mount_table.update_mount(source, mount_point, encryption_type, owner, extra_configs)
 
     # -- listing and reading -----------------------------------------------------------------
 
@@ -173,8 +228,7 @@ class EmulatedFs:
         target = location.local
         if not target.exists() and not target.is_symlink():
             return False
-        if target in self._roots():
-            raise ExecutionError.io_error("rm", f"Refusing to delete the root {_shown(location)}")
+        self._refuse_whole("rm", location)
         try:
             if target.is_file() or target.is_symlink():
                 try:
@@ -234,8 +288,7 @@ class EmulatedFs:
     ) -> bool:
         """Move a file, or a directory's contents with ``recurse=True``."""
         src, dst = self._transfer_args("mv", source, dest, recurse, from_, to)
-        if src.local in self._roots():
-            raise ExecutionError.io_error("mv", f"Refusing to move the root {_shown(src)}")
+        self._refuse_whole("mv", src)
         if src.local.is_dir():
             _run_io("mv", lambda: _move_tree(src.local, dst.local))
         else:

@@ -22,6 +22,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from dtflw.emulated import help as _help
 from dtflw.emulated.errors import SecretNotFoundError
 
 REDACTED = "[REDACTED]"
@@ -196,6 +197,10 @@ class Secrets:
 
     def __repr__(self) -> str:
         return f"Secrets(scopes={sorted(self._values)!r})"
+
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.secrets`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.SECRETS, method_name)
 
     def get(self, scope: str, key: str) -> str:
         """The secret's value; it is registered with the redactor before being handed out."""

@@ -7,6 +7,8 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any
 
+from dtflw.emulated import help as _help
+
 MAX_VALUE_BYTES = 48 * 1024
 _OUTSIDE_JOB = "Must pass debugValue when calling get outside of a job context. debugValue cannot be None."
 
@@ -34,6 +36,10 @@ class TaskValues:
 
     def __repr__(self) -> str:
         return f"TaskValues(in_job={self.in_job!r}, task_key={self.task_key!r})"
+
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.jobs.taskValues`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.TASK_VALUES, method_name)
 
     def set(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value (JSON form at most 48 KiB) under this task."""

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from dtflw.emulated import help as _help
 from dtflw.emulated.errors import InputWidgetNotDefined
 
 
@@ -72,6 +73,10 @@ class Widgets:
 
     def __repr__(self) -> str:
         return f"Widgets(names={sorted(self._values)!r})"
+
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.widgets`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.WIDGETS, method_name)
 
     # -- declaring ---------------------------------------------------------------------------
 
