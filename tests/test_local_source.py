@@ -290,14 +290,15 @@ def test_missing_header_is_tolerated() -> None:
     assert [(c.source, c.first_line) for c in nb.cells] == [("x = 1", 1), ("y = 2", 3)]
 
 
-@pytest.mark.parametrize(
-    "header, language",
-    [("-- Databricks notebook source", "SQL"), ("// Databricks notebook source", "Scala")],
-)
-def test_other_language_source_is_rejected(header: str, language: str) -> None:
-    expected = f"q.sql: this is a {language} Databricks notebook"
+def test_sql_source_parses_as_sql_notebook() -> None:
+    nb = parse_databricks_source("-- Databricks notebook source\nSELECT 1\n", "q.sql")
+    assert (nb.language, [(c.kind, c.source) for c in nb.cells]) == ("sql", [("sql", "SELECT 1")])
+
+
+def test_scala_source_is_rejected() -> None:
+    expected = "Scala notebooks are not supported by the local runtime: q.scala"
     with pytest.raises(NotebookSourceError, match=expected):
-        parse_databricks_source(f"{header}\nSELECT 1\n", "q.sql")
+        parse_databricks_source("// Databricks notebook source\nval x = 1\n", "q.scala")
 
 
 # --------------------------------------------------------------------------- %run
@@ -470,10 +471,16 @@ def test_ipynb_databricks_python_language_accepted() -> None:
     assert [c.source for c in nb.cells] == ["x = 1"]
 
 
-def test_ipynb_non_python_language_is_rejected() -> None:
+def test_ipynb_scala_language_is_rejected() -> None:
+    metadata = {"application/vnd.databricks.v1+notebook": {"language": "scala"}}
+    with pytest.raises(NotebookSourceError, match=r"Scala notebooks are not supported by the local runtime: q\.ipynb"):
+        parse_ipynb(ipynb(code("val x = 1"), metadata=metadata), "q.ipynb")
+
+
+def test_ipynb_sql_language_has_sql_code_cells() -> None:
     metadata = {"application/vnd.databricks.v1+notebook": {"language": "sql"}}
-    with pytest.raises(NotebookSourceError, match=r"q\.ipynb: this is a sql notebook; only Python"):
-        parse_ipynb(ipynb(code("SELECT 1"), metadata=metadata), "q.ipynb")
+    nb = parse_ipynb(ipynb(code("SELECT 1"), code(["%python\n", "x = 1"]), metadata=metadata), "q.ipynb")
+    assert (nb.language, [c.kind for c in nb.cells]) == ("sql", ["sql", "python"])
 
 
 @pytest.mark.parametrize(
@@ -608,7 +615,6 @@ def test_file_dispatch_bad_ipynb_names_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "filename, content",
     [
-        ("q.sql", "-- Databricks notebook source\nSELECT 1\n"),
         ("s.scala", "// Databricks notebook source\nval x = 1\n"),
         ("r.r", "# Databricks notebook source\nx <- 1\n"),
         ("R.R", "# Databricks notebook source\nx <- 1\n"),
@@ -617,7 +623,7 @@ def test_file_dispatch_bad_ipynb_names_file(tmp_path: Path) -> None:
 def test_file_dispatch_other_languages_rejected(tmp_path: Path, filename: str, content: str) -> None:
     path = tmp_path / filename
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(NotebookSourceError, match="only Python notebooks run locally") as info:
+    with pytest.raises(NotebookSourceError, match="notebooks are not supported by the local runtime") as info:
         parse_notebook_file(path)
     assert filename in str(info.value)
 
@@ -630,8 +636,7 @@ def test_file_dispatch_by_content_without_extension(tmp_path: Path) -> None:
     other.write_text("hello", encoding="utf-8")
     assert parse_notebook_file(source).format == "databricks-source"
     assert parse_notebook_file(notebook).cells[0].source == "y = 2"
-    with pytest.raises(NotebookSourceError, match="SQL Databricks notebook"):
-        parse_notebook_file(sql)
+    assert parse_notebook_file(sql).language == "sql"
     with pytest.raises(NotebookSourceError, match="unsupported notebook file"):
         parse_notebook_file(other)
 

@@ -84,6 +84,7 @@ def test_the_same_flow_object_resumes_after_a_failure(setup):
     with pytest.raises(FlowRunError):
         flow.run()
     calls.clear()
+
     def fixed(args):  # the callee is fixed: it ignores `fail` now
         calls.append("clean")
         write_parquet_stub(args["Clean_out"])

@@ -1,20 +1,21 @@
-"""Executing a parsed notebook's cells the way a Databricks Python notebook would.
+"""Executing a parsed notebook's cells the way a Databricks Python or SQL notebook would.
 
-Python cells run in the notebook's namespace; `%sql` runs through `spark.sql`; `%run` executes
-another notebook inline in the same namespace; `%md` is kept for the report; `%fs` calls
-`dbutils.fs`; `%pip`, `%sh`, `%scala`, `%r` and unknown magics are not run and leave a warning.
+Python cells run in the notebook's namespace; `%sql` cells and the cells of a SQL notebook run
+through `spark.sql` (with `CREATE WIDGET` handled here); `%run` executes another notebook inline
+in the same namespace; `%md` is kept for the report; `%fs` calls `dbutils.fs`; `%scala` and `%r`
+fail the notebook; `%pip`, `%sh` and unknown magics are not run and leave a warning (in the
+report and on stderr).
 """
 
 from __future__ import annotations
 
 import contextvars
-import html
 import importlib.metadata
 import re
 import shlex
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,12 @@ import attrs
 
 from dtflw.emulated.errors import NotebookExit
 from dtflw.errors import NotebookCancelledError
-from dtflw.local.capture import captured, is_echoing, real_stdout
+from dtflw.local.capture import captured, is_echoing, real_stderr, real_stdout
+from dtflw.local.cells import unsupported_language
 from dtflw.local.records import CellRecord, CellStatus, NotebookRecord, Output
 from dtflw.local.source import Cell, Notebook, parse_notebook_file, parse_run_directive
+from dtflw.local.sqltext import WidgetStatement, bind_widgets, parse_widget_statement, split_sql
+from dtflw.local.tabular import render_table, table_of
 from dtflw.scoped import scoped
 
 _current_cell: contextvars.ContextVar[CellRecord | None] = contextvars.ContextVar("dtflw_cell", default=None)
@@ -110,7 +114,9 @@ def _emit(output: Output) -> None:
         return
     _flush_stream(cell)
     cell.outputs.append(output)
-    if is_echoing() and output.kind in ("html", "text", "warning"):
+    if output.kind == "warning":
+        print(f"[dtflw] warning: {output.text}", file=real_stderr(), flush=True)
+    elif is_echoing() and output.kind in ("html", "text"):
         print(output.text, file=real_stdout(), flush=True)
 
 
@@ -123,11 +129,16 @@ def _flush_stream(cell: CellRecord) -> None:
 
 
 def display(obj: Any = None, *args: Any, rows: int = 100) -> None:
-    """Databricks' `display`: DataFrames as tables, objects with `_repr_html_` as HTML."""
+    """Databricks' `display`: DataFrames, pandas DataFrames, lists of records (`Row`s,
+    `dbutils.fs.ls` entries, dicts) and dicts as tables, objects with `_repr_html_` as HTML."""
     if obj is None:
         return
     if hasattr(obj, "schema") and hasattr(obj, "take"):
         _emit(dataframe_output(obj, rows))
+    elif (table := table_of(obj, rows)) is not None:
+        (names, values), truncated = table
+        text, markup = render_table(names, values, truncated, rows)
+        _emit(Output("html", text, {"text/html": markup}))
     elif hasattr(obj, "_repr_html_"):
         _emit(Output("html", repr(obj), {"text/html": obj._repr_html_()}))
     else:
@@ -143,28 +154,8 @@ def dataframe_output(df: Any, rows: int) -> Output:
     """An HTML table (and a plain-text one) of the first `rows` rows of a Spark DataFrame."""
     names = [f.name for f in df.schema.fields]
     taken = df.take(rows + 1)
-    truncated = len(taken) > rows
-    values = [[_cell_text(v) for v in row] for row in taken[:rows]]
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in values)
-    note = f"<p>Showing the first {rows} rows.</p>" if truncated else ""
-    markup = f"<table class='dataframe'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
-    text = _text_table(names, values) + (f"\n(first {rows} rows)" if truncated else "")
+    text, markup = render_table(names, [list(row) for row in taken[:rows]], len(taken) > rows, rows)
     return Output("html", text, {"text/html": markup})
-
-
-def _cell_text(value: Any) -> str:
-    return "null" if value is None else str(value)
-
-
-def _text_table(names: list[str], rows: list[list[str]]) -> str:
-    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-
-    def fmt(cells: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-
-    return "\n".join([line, fmt(names), line, *[fmt(r) for r in rows], line])
 
 
 # ---- cells -----------------------------------------------------------------------------------
@@ -218,7 +209,9 @@ def _record_error(
 
 def run_cell(cell: Cell, file: Path, ns: NotebookNamespace, env: ExecEnv, record: NotebookRecord) -> None:
     """Dispatch one cell on its kind."""
-    if cell.kind == "python":
+    if _only_magic_lines(cell):
+        _warn(file, cell, "only MAGIC lines, no %magic word; nothing was run.")
+    elif cell.kind == "python":
         run_python(cell, file, ns)
     elif cell.kind == "md":
         _emit(Output("markdown", cell.source))
@@ -228,12 +221,28 @@ def run_cell(cell: Cell, file: Path, ns: NotebookNamespace, env: ExecEnv, record
         run_include(cell, file, ns, env, record)
     elif cell.kind == "fs":
         run_fs(cell.source, env)
+    elif cell.kind in ("scala", "r"):
+        raise unsupported_language(cell.kind, "cells", f"{file}, cell {cell.index + 1}, line {cell.first_line}")
     elif cell.kind == "pip":
-        _emit(Output("warning", pip_warning(cell.source)))
+        _warn(file, cell, pip_warning(cell.source))
     elif cell.kind == "sh":
-        _emit(Output("warning", f"%sh is not run by the local runtime; skipped: {cell.source.strip()}"))
+        _warn(file, cell, f"%sh is not run by the local runtime; skipped: {cell.source.strip()}")
     else:
-        _emit(Output("warning", f"%{cell.magic or cell.kind} cells are not supported locally; skipped."))
+        _warn(file, cell, f"%{cell.magic or cell.kind} cells are not supported locally; skipped.")
+
+
+_MAGIC_LINE = re.compile(r"(#|--|//) MAGIC(\s|\Z)")
+
+
+def _only_magic_lines(cell: Cell) -> bool:
+    """A code cell made of nothing but MAGIC-prefixed lines: a magic cell whose magic was lost."""
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    return cell.magic is None and bool(lines) and all(_MAGIC_LINE.match(line) for line in lines)
+
+
+def _warn(file: Path, cell: Cell, text: str) -> None:
+    """A warning output naming the cell that was not run (shown in the report and on stderr)."""
+    _emit(Output("warning", f"{file.name}, cell {cell.index + 1} (line {cell.first_line}): {text}"))
 
 
 def run_python(cell: Cell, file: Path, ns: NotebookNamespace) -> None:
@@ -242,78 +251,35 @@ def run_python(cell: Cell, file: Path, ns: NotebookNamespace) -> None:
     exec(compile(padded, str(file), "exec"), ns)  # noqa: S102 - running the user's notebook is the point
 
 
-def split_sql(text: str) -> list[str]:
-    """Statements separated by `;` outside quotes and comments."""
-    statements, current, quote = [], [], ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            current.append(ch)
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-            current.append(ch)
-        elif text.startswith("--", i):
-            end = text.find("\n", i)
-            i = len(text) if end == -1 else end
-            continue
-        elif ch == ";":
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    statements.append("".join(current))
-    return [s.strip() for s in statements if s.strip()]
-
-
-def sql_literal(value: str) -> str:
-    """`value` as a Spark SQL string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def bind_widgets(statement: str, widgets: Mapping[str, str]) -> str:
-    """Fill `${name}` (legacy, as text) and `:name` markers (as string literals) from widgets.
-
-    Markers are bound client-side: with Delta's SQL extension loaded, OSS Spark 4.2 rejects
-    `spark.sql(..., args=...)` (UNBOUND_SQL_PARAMETER), measured with delta-spark 4.4.0. Text
-    inside quotes and `::` casts are left alone; unknown names stay as they are.
-    """
-    out, i, quote = [], 0, ""
-    while i < len(statement):
-        ch = statement[i]
-        if quote:
-            out.append(ch)
-            quote = "" if ch == quote else quote
-        elif ch in "'\"`":
-            quote = ch
-            out.append(ch)
-        elif ch == ":" and statement.startswith("::", i):
-            out.append("::")
-            i += 2
-            continue
-        elif ch == ":" and (m := re.match(r":([A-Za-z_]\w*)", statement[i:])) and m.group(1) in widgets:
-            out.append(sql_literal(widgets[m.group(1)]))
-            i += len(m.group(0))
-            continue
-        else:
-            out.append(ch)
-        i += 1
-    return re.sub(r"\$\{(\w+)\}", lambda m: widgets.get(m.group(1), m.group(0)), "".join(out))
-
-
 def run_sql(text: str, ns: NotebookNamespace, env: ExecEnv) -> None:
-    """Run each statement with widget values bound; the last result is shown and kept as `_sqldf`."""
-    widgets = env.dbutils.widgets.getAll()
+    """Run each statement with widget values bound; the last result is shown and kept as `_sqldf`.
+
+    `CREATE WIDGET` / `REMOVE WIDGET` statements act on `dbutils.widgets` (Spark never sees them).
+    """
     result = None
     for statement in split_sql(text):
-        result = ns["spark"].sql(bind_widgets(statement, widgets))
+        widget = parse_widget_statement(statement)
+        if widget is not None:
+            apply_widget_statement(widget, ns, env)
+        else:
+            result = ns["spark"].sql(bind_widgets(statement, env.dbutils.widgets.getAll()))
     if result is not None:
         ns["_sqldf"] = result
         if result.schema.fields:
             display(result, rows=env.display_rows)
+
+
+def apply_widget_statement(statement: WidgetStatement, ns: NotebookNamespace, env: ExecEnv) -> None:
+    """Declare (or remove) the widget; a passed argument keeps winning over the default."""
+    widgets = env.dbutils.widgets
+    if statement.kind == "remove":
+        widgets.remove(statement.name)
+    elif statement.kind == "text" or statement.choices is None:
+        widgets.text(statement.name, statement.default)
+    else:
+        query = bind_widgets(statement.choices, widgets.getAll())
+        choices = [str(row[0]) for row in ns["spark"].sql(query).collect()]
+        getattr(widgets, statement.kind)(statement.name, statement.default, choices)
 
 
 def run_include(cell: Cell, file: Path, ns: NotebookNamespace, env: ExecEnv, record: NotebookRecord) -> None:

@@ -5,8 +5,6 @@ Records are filled in while notebooks run and turned into the report afterwards.
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
 from typing import Any
 
@@ -14,14 +12,6 @@ import attrs
 
 from dtflw.local.source import Cell
 from dtflw.model.status import RunStatus, TextEnum
-
-_ids = itertools.count(1)
-_ids_lock = threading.Lock()
-
-
-def _next_id() -> int:
-    with _ids_lock:
-        return next(_ids)
 
 
 @attrs.define
@@ -68,7 +58,7 @@ class NotebookRecord:
     file: str
     arguments: dict[str, str]
     parent: int | None = None
-    id: int = attrs.field(factory=_next_id)
+    id: int = 0  # numbered by the runtime that records it (1, 2, ... per run); 0 for an inline %run
     status: NotebookStatus = NotebookStatus.RUNNING
     started: float = attrs.field(factory=time.time)
     ended: float | None = None

@@ -29,6 +29,8 @@ from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.errors import InvalidArgumentError, NotebookRunError
 from dtflw.local.capture import echoing, real_stderr, routing_installed
 from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace, redact_output
+from dtflw.local.lookup import NOTEBOOK_SUFFIXES as NOTEBOOK_SUFFIXES  # re-exported
+from dtflw.local.lookup import TRIED_SUFFIXES, find_notebook_file, not_found
 from dtflw.local.records import NotebookRecord, NotebookStatus
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
 from dtflw.scoped import scoped
@@ -36,23 +38,11 @@ from dtflw.scoped import scoped
 if TYPE_CHECKING:
     from dtflw.declare.flow import Flow
 
-NOTEBOOK_SUFFIXES = (".py", ".ipynb")
 SECRET_ENV_PREFIX = "DTFLW_SECRET__"
 _log = logging.getLogger(__name__)
 _current_record: contextvars.ContextVar[NotebookRecord | None] = contextvars.ContextVar(
     "dtflw_local_record", default=None
 )
-
-
-def find_notebook_file(candidate: Path) -> Path | None:
-    """`candidate` itself if it is a notebook file, else with `.py` / `.ipynb` appended."""
-    if candidate.suffix in NOTEBOOK_SUFFIXES and candidate.is_file():
-        return candidate
-    for suffix in NOTEBOOK_SUFFIXES:
-        with_suffix = candidate.with_name(candidate.name + suffix)
-        if with_suffix.is_file():
-            return with_suffix
-    return None
 
 
 def secrets_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
@@ -87,6 +77,19 @@ def load_secrets_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]
 
 class LocalNotebook(EmulatedNotebook):
     """`dbutils.notebook` of the local runtime: unregistered paths are notebook files on disk."""
+
+    def _lookup(self, path: str, resolved: str, args: Mapping[str, str]) -> Handler:
+        """Registered handlers first, then files on disk; a miss names the file and suffixes tried."""
+        if resolved in self.registered():
+            return super()._lookup(path, resolved, args)
+        handler = self._find(resolved)
+        if handler is None:
+            owner = self._owner
+            assert isinstance(owner, LocalDbutils)  # LocalDbutils.notebook_class is this class
+            shown = resolved if path == resolved else f"{resolved} (called as {path!r})"
+            message = not_found(f"notebook {shown}", owner.runtime.notebook_candidate(resolved))
+            raise NotebookRunError(resolved, message, self._redacted(args))
+        return handler
 
     def _find(self, resolved: str) -> Handler | None:
         owner = self._owner
@@ -166,7 +169,7 @@ class LocalRuntime:
         """
         entry = find_notebook_file(Path(path))
         if entry is None:
-            raise InvalidArgumentError(f"Notebook file {str(path)!r} not found (tried .py and .ipynb).")
+            raise InvalidArgumentError(f"Notebook file {str(path)!r} not found ({TRIED_SUFFIXES})")
         entry = entry.resolve()
         self._entry_dir = entry.parent
         if self.workspace_dir is None:
@@ -228,18 +231,23 @@ class LocalRuntime:
 
     def notebook_file(self, workspace_path: str) -> Path | None:
         """The file behind a workspace notebook path (None when there is none)."""
+        return find_notebook_file(self.notebook_candidate(workspace_path))
+
+    def notebook_candidate(self, workspace_path: str) -> Path:
+        """Where on disk a workspace notebook path is looked for (before adding a suffix)."""
         assert self._entry_dir is not None and self.workspace_dir is not None
         rel = posixpath.relpath(workspace_path, self.workspace_dir)
-        return find_notebook_file((self._entry_dir / rel).resolve())
+        return (self._entry_dir / rel).resolve()
 
     def resolve_include(self, including: Path, target: str) -> Path:
         """The file a `%run <target>` in `including` refers to."""
         if target.startswith("/"):
-            file = self.notebook_file(resolve_workspace_path(target, "/"))
+            candidate = self.notebook_candidate(resolve_workspace_path(target, "/"))
         else:
-            file = find_notebook_file((including.parent / target).resolve())
+            candidate = (including.parent / target).resolve()
+        file = find_notebook_file(candidate)
         if file is None:
-            raise NotebookSourceError(f"{including.name}: %run target {target!r} not found (tried .py and .ipynb).")
+            raise NotebookSourceError(f"{including.name}: " + not_found(f"%run target {target!r}", candidate))
         return file
 
     def spark(self) -> Any:
@@ -264,6 +272,7 @@ class LocalRuntime:
         )
         with self._records_lock:
             self.records.append(record)
+            record.id = len(self.records)
         self._progress(f"started  {workspace_path}")
         try:
             notebook = parse_notebook_file(file)
@@ -290,6 +299,8 @@ class LocalRuntime:
     @contextlib.contextmanager
     def _activated(self, entry_dir: Path) -> Iterator[None]:
         """Install this runtime: dbutils seam, routed output, entry folder on sys.path and as cwd."""
+        from dtflw.local.dbfs_files import dbfs_mapped
+
         assert self.dbutils is not None
         old_cwd = os.getcwd()
         sys.path.insert(0, str(entry_dir))
@@ -298,6 +309,7 @@ class LocalRuntime:
             with (
                 db.use_runtime(dbutils=self.dbutils, spark_factory=self.spark),
                 routing_installed(self.dbutils.redactor.redact),
+                dbfs_mapped(self.path_map.dbfs_root),  # open("/dbfs/...") & co. reach the DBFS root
             ):
                 yield
         finally:

@@ -226,6 +226,7 @@ class SessionConfig:
     persistent_catalog: bool = True
     log_level: str = "ERROR"
     warehouse: str = attrs.field(default=DEFAULT_WAREHOUSE, converter=_warehouse_uri)
+    default_catalog: str = "hive_metastore"
 
     def __attrs_post_init__(self) -> None:
         path_map = PathMap(self.dbfs_root, self.volumes_root, self.cloud_root)
@@ -353,6 +354,7 @@ def spark_conf(config: SessionConfig, jars: Iterable[Path]) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(config.shuffle_partitions),
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.session.timeZone": "Etc/UTC",  # Databricks clusters run in UTC
+        "spark.sql.sources.default": "delta",  # as on Databricks: saveAsTable, CREATE TABLE, load()
         "spark.sql.warehouse.dir": config.warehouse,
         "spark.sql.catalogImplementation": "hive" if config.persistent_catalog else "in-memory",
         "spark.sql.streaming.checkpointFileManagerClass": _FS_CHECKPOINT_MANAGER,
@@ -544,6 +546,9 @@ def _reconfigure(spark: SparkSession, config: SessionConfig) -> None:
     _config = config
     for authority in sorted(config.cloud_authorities):
         register_cloud_authority(spark, authority, path_map)
+    from dtflw.local.uc_patch import activate
+
+    activate(spark, path_map, config.default_catalog)
 
 
 def _apply_changed_settings(spark: SparkSession, old: SessionConfig, new: SessionConfig) -> None:
@@ -606,6 +611,9 @@ def stop_session() -> None:
     with _lock:
         spark, _session, _config, _path_map = _session, None, None, None
         _registered.clear()
+        from dtflw.local.uc_patch import deactivate
+
+        deactivate()
         if _is_alive(spark):
             assert spark is not None
             spark.stop()
