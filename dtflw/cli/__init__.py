@@ -15,11 +15,13 @@ notebooks are declared, none is executed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -327,13 +329,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else None
     try:
-        return COMMANDS[args.command](args)
+        with _progress_on_stderr(quiet=getattr(args, "quiet", False)):
+            return COMMANDS[args.command](args)
     except (DtflwError, OSError) as error:
         print(f"dtflw {args.command} failed: {mask_secret_patterns(_describe(error))}", file=sys.stderr)
         return 2 if isinstance(error, (InvalidArgumentError, HistoryError, OSError)) else 1
     except KeyboardInterrupt:
         print(f"dtflw {args.command} interrupted", file=sys.stderr)
         return 130
+
+
+def _mask_record(record: logging.LogRecord) -> bool:
+    """Credential-shaped text in a progress line is masked (dtflw's own lines are redacted already)."""
+    record.msg, record.args = mask_secret_patterns(record.getMessage()), None
+    return True
+
+
+@contextlib.contextmanager
+def _progress_on_stderr(quiet: bool) -> Iterator[None]:
+    """dtflw's progress lines (flow and runtime) go to stderr, one line each, so stdout holds
+    only what notebooks print and the exit value; `--quiet` keeps warnings only. A handler the
+    user put on the "dtflw" logger stays in charge (nothing is added then)."""
+    logger = logging.getLogger("dtflw")
+    if logger.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_mask_record)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def _describe(error: BaseException) -> str:

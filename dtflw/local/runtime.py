@@ -33,6 +33,7 @@ from dtflw.local.lookup import NOTEBOOK_SUFFIXES as NOTEBOOK_SUFFIXES  # re-expo
 from dtflw.local.lookup import TRIED_SUFFIXES, find_notebook_file, not_found
 from dtflw.local.records import NotebookRecord, NotebookStatus
 from dtflw.local.source import NotebookSourceError, parse_notebook_file
+from dtflw.logger import emit
 from dtflw.scoped import scoped
 
 if TYPE_CHECKING:
@@ -362,8 +363,9 @@ class LocalRuntime:
         display(df)
 
     def _progress(self, message: str) -> None:
+        """One progress line: through logging ("dtflw.local") when configured, else to stderr."""
         if self.progress:
-            print(f"[dtflw] {message}", file=real_stderr(), flush=True)
+            emit(logging.INFO, f"[dtflw] {message}", stream=real_stderr(), logger=_log)
 
 
 def redact_record(record: NotebookRecord, redact: Callable[[str], str]) -> None:
