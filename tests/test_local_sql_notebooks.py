@@ -303,6 +303,6 @@ def test_sql_project_runs_unmodified(spark_session, tmp_path: Path) -> None:
     summary = child.cells[3].outputs[-1]
     assert "<td>EMEA</td><td>2</td><td>60</td><td>a;b</td>" in summary.data["text/html"]
     assert "| EMEA   | 2      | 60    | a;b  |" in summary.text
-    rows = runtime.spark().table("dtflw_sql_sales").collect()
+    rows = runtime.spark.table("dtflw_sql_sales").collect()
     assert [tuple(r) for r in rows] == [("EMEA", 2, 60, "a;b")]
     assert "<th>converted</th>" in driver.cells[3].outputs[-1].data["text/html"]

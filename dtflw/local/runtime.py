@@ -251,8 +251,13 @@ class LocalRuntime:
             raise NotebookSourceError(f"{including.name}: " + not_found(f"%run target {target!r}", candidate))
         return file
 
+    @property
     def spark(self) -> Any:
-        """The shared local SparkSession (started on first use)."""
+        """The shared local SparkSession, started on first use (`runtime.spark.table(...)`)."""
+        return self.get_spark()
+
+    def get_spark(self) -> Any:
+        """The shared local SparkSession (started on first use); the factory notebooks use."""
         with self._spark_lock:
             if self._spark is None:
                 from dtflw.local import session
@@ -278,7 +283,7 @@ class LocalRuntime:
         try:
             notebook = parse_notebook_file(file)
             self._note_authorities(file)
-            env = ExecEnv(self.dbutils, self.spark, self.resolve_include, cancelled=self._cancel.is_set)
+            env = ExecEnv(self.dbutils, self.get_spark, self.resolve_include, cancelled=self._cancel.is_set)
             with scoped(_current_record, record), echoing(parent is None and self.echo):
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
@@ -308,7 +313,7 @@ class LocalRuntime:
         os.chdir(entry_dir)
         try:
             with (
-                db.use_runtime(dbutils=self.dbutils, spark_factory=self.spark),
+                db.use_runtime(dbutils=self.dbutils, spark_factory=self.get_spark),
                 routing_installed(self.dbutils.redactor.redact),
                 dbfs_mapped(self.path_map.dbfs_root),  # open("/dbfs/...") & co. reach the DBFS root
             ):

@@ -82,10 +82,9 @@ def _runtime(root: Path) -> LocalRuntime:
 
 
 def _session(runtime: LocalRuntime) -> Any:
-    """The runtime's SparkSession (`runtime.spark` as a method or a property); skips when Spark cannot start."""
+    """The runtime's SparkSession (`runtime.spark`); skips the test when Spark cannot start."""
     try:
-        spark = runtime.spark
-        return spark() if callable(spark) else spark
+        return runtime.spark
     except RuntimeNotAvailableError as error:  # pyspark without Java, say
         pytest.skip(f"local Spark could not start: {error}")
 
