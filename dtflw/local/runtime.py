@@ -295,7 +295,8 @@ class LocalRuntime:
             record.finish(
                 NotebookStatus.FAILED, self.dbutils.redactor.redact(f"{type(error).__name__}: {_reason(error)}")
             )
-            self._progress(f"FAILED   {workspace_path} ({record.seconds:.1f} s): {record.error}")
+            headline = (record.error or "").strip().splitlines()[:1]  # the full text is in the summary and report
+            self._progress(f"FAILED   {workspace_path} ({record.seconds:.1f} s): {''.join(headline)}")
             raise
         record.finish(NotebookStatus.SUCCEEDED)
         self._progress(f"finished {workspace_path} ({record.seconds:.1f} s)")
