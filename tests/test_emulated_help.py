@@ -17,8 +17,8 @@ def test_top_level_help_lists_modules_and_marks_missing_ones(dbutils, capsys):
     out = capsys.readouterr().out
     for module in ("fs", "jobs", "notebook", "secrets", "widgets"):
         assert f"\n  {module}: " in out
-    assert "library -> " not in out
-    assert "library\n" in out and "[not available locally]" in out
+    assert "\n  library: LibraryHandler" in out
+    assert "\n  data\n" in out and "[not available locally]" in out
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,7 @@ def test_top_level_help_lists_modules_and_marks_missing_ones(dbutils, capsys):
         ("secrets", ["get", "getBytes", "list", "listScopes"]),
         ("jobs", ["taskValues"]),
         ("jobs.taskValues", ["get", "set"]),
+        ("library", ["restartPython", "installPyPI"]),
     ],
 )
 def test_module_help_lists_every_method_with_a_signature(dbutils, capsys, module, methods):
@@ -60,3 +61,13 @@ def test_help_for_an_unknown_method_lists_the_known_ones(dbutils, capsys):
     )
     with pytest.raises(TypeError, match="wrong type"):
         dbutils.fs.help(3)  # type: ignore[arg-type]
+
+
+def test_library_restart_python_is_a_no_op_and_install_pypi_fails_clearly(dbutils):
+    marker = object()
+    assert dbutils.library.restartPython() is None
+    assert marker is not None  # the process (and its state) survives
+    with pytest.raises(NotImplementedError, match=r"removed in Databricks Runtime 11.*%pip install pandas==2.0"):
+        dbutils.library.installPyPI("pandas", version="2.0")
+    with pytest.raises(NotImplementedError, match="%pip install"):
+        dbutils.library.install("dbfs:/x.whl")

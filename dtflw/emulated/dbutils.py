@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
 import itertools
 import shutil
 import tempfile
@@ -238,6 +239,37 @@ class EmulatedJobs:
         return _help.print_help(_help.JOBS, method_name)
 
 
+class EmulatedLibrary:
+    """``dbutils.library``: ``restartPython()`` (a no-op locally) and the removed ``installPyPI``."""
+
+    def restartPython(self) -> None:  # noqa: N802 - Databricks' name
+        """Locally a no-op: the Python process is not restarted and keeps its variables and imports.
+
+        Packages installed meanwhile (``%pip install`` into the runtime's environment) are importable
+        afterwards, since the import caches are invalidated; modules imported before keep their old
+        version (Databricks would load the new one after the restart).
+        """
+        importlib.invalidate_caches()
+
+    def installPyPI(self, project: str, version: str = "", repo: str = "", extras: str = "") -> bool:  # noqa: N802
+        """Removed from Databricks Runtime 11 on; raises as there."""
+        raise NotImplementedError(
+            "dbutils.library.installPyPI is not supported (removed in Databricks Runtime 11.0 and above); "
+            f"use %pip install {project}{'==' + version if version else ''} instead."
+        )
+
+    def install(self, path: str) -> bool:
+        """Removed from Databricks Runtime 11 on; raises as there."""
+        raise NotImplementedError(
+            "dbutils.library.install is not supported (removed in Databricks Runtime 11.0 and above); "
+            f"use %pip install {path} instead."
+        )
+
+    def help(self, method_name: str = "") -> None:
+        """Print the methods of ``dbutils.library`` (or one of them); returns ``None``."""
+        return _help.print_help(_help.LIBRARY, method_name)
+
+
 class EmulatedDbutils:
     """A ``dbutils``: real widgets/fs/secrets/task values, per-run state, notebooks as callables."""
 
@@ -268,6 +300,7 @@ class EmulatedDbutils:
         task_key = self.job_tags.get("taskKey", "main")
         self.jobs = EmulatedJobs(TaskValues(in_job=bool(self.job_tags), task_key=task_key))
         self.entry_point = EntryPoint(self.context)
+        self.library = EmulatedLibrary()
         self.notebook = self.notebook_class(self)
 
     def __repr__(self) -> str:

@@ -75,7 +75,11 @@ DBUTILS = Topic(
                 Method("widgets", "widgets: WidgetsHandler", "notebook parameters"),
                 Method("credentials", "credentials", "credential passthrough helpers", NOT_EMULATED),
                 Method("data", "data", "data profiling / summarize", NOT_EMULATED),
-                Method("library", "library", "notebook-scoped libraries (use %pip / a virtualenv)", NOT_EMULATED),
+                Method(
+                    "library",
+                    "library: LibraryHandler",
+                    "restartPython() after %pip install (the local process is not restarted)",
+                ),
                 Method("meta", "meta", "JVM meta-programming helpers", NOT_EMULATED),
                 Method("preview", "preview", "preview features", NOT_EMULATED),
             ),
@@ -215,6 +219,30 @@ SECRETS = Topic(
                 Method("getBytes", "getBytes(scope: str, key: str) -> bytes", "a secret's value as bytes"),
                 Method("list", "list(scope: str) -> list[SecretMetadata]", "the keys of a scope"),
                 Method("listScopes", "listScopes() -> list[SecretScope]", "all scopes"),
+            ),
+        ),
+    ),
+)
+
+LIBRARY = Topic(
+    "dbutils.library",
+    "Notebook-scoped libraries. Install them with %pip (locally: into the runtime's virtualenv).",
+    (
+        (
+            "",
+            (
+                Method(
+                    "restartPython",
+                    "restartPython() -> None",
+                    "restart the notebook's Python process",
+                    "local: a no-op; the process keeps its state, newly installed packages are importable",
+                ),
+                Method(
+                    "installPyPI",
+                    "installPyPI(project: str, version: str = '', repo: str = '', extras: str = '') -> bool",
+                    "removed in Databricks Runtime 11; use %pip install",
+                    "raises, as on current runtimes",
+                ),
             ),
         ),
     ),

@@ -247,6 +247,10 @@ def spark_conf(config: SessionConfig, jars: Iterable[Path], ivy_dir: Path | None
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.session.timeZone": "Etc/UTC",  # Databricks clusters run in UTC
         "spark.sql.sources.default": "delta",  # as on Databricks: saveAsTable, CREATE TABLE, load()
+        # Cluster tags notebooks read to tell where they run (Databricks sets them on every cluster).
+        "spark.databricks.clusterUsageTags.clusterName": "dtflw-local",
+        "spark.databricks.clusterUsageTags.clusterId": "dtflw-local",
+        "spark.databricks.clusterUsageTags.clusterAllTags": "[]",
         "spark.sql.warehouse.dir": config.warehouse,
         "spark.sql.catalogImplementation": "hive" if config.persistent_catalog else "in-memory",
         "spark.sql.streaming.checkpointFileManagerClass": _FS_CHECKPOINT_MANAGER,

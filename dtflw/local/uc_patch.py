@@ -14,6 +14,7 @@ session and behaves exactly like the original for sessions dtflw did not set up.
   ``spark.read.parquet(path)`` / ``format("parquet").load(path)`` raises ``DELTA_INCOMPATIBLE_FORMAT``
   rather than returning every parquet file ever written there (stale rows); off with
   ``spark.databricks.delta.formatCheck.enabled=false``.
+- ``DataStreamReader.format("cloudFiles")`` (Auto Loader): see :mod:`dtflw.local.autoloader`.
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ def install() -> None:
         _patch(DataFrameReader, "format", "reader.format", _remember_format)
         _patch(DataFrameReader, "load", "reader.load", _checked_load)
         _patch(DataFrameReader, "parquet", "reader.parquet", _checked_parquet)
+        from dtflw.local import autoloader
+
+        autoloader.install(_patch, _local_path)
         try:
             from delta.tables import DeltaTable
         except ImportError:  # pragma: no cover - delta-spark's Python package is optional
@@ -147,6 +151,14 @@ def install() -> None:
         else:
             _patch(DeltaTable, "forName", "delta.forName", _delta_for_name)
         _state["installed"] = True
+
+
+def _local_path(spark: Any, uri: str) -> Any:
+    """``uri`` on the local disk: through the session's path map, else a plain (``file:``) path."""
+    from pathlib import Path
+
+    uc = _uc(spark)
+    return uc.path_map.to_local(uri) if uc is not None else Path(uri.removeprefix("file:"))
 
 
 def _delta_for_name(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,7 +3,8 @@
 :func:`run_sql` is what the patched ``SparkSession.sql`` calls: a statement it recognises
 (``CREATE CATALOG``, ``USE CATALOG``, ``SHOW CATALOGS``, ``SHOW SCHEMAS IN c``, ``CREATE SCHEMA c.s``,
 ``CREATE VOLUME``, ``DROP TABLE c.s.t``, ``GRANT`` ...) is executed by :class:`UnityCatalog`;
-any other has its names rewritten (:mod:`dtflw.local.uc_sql`) and goes to Spark.
+any other has its names rewritten (:mod:`dtflw.local.uc_sql`) and goes to Spark. ``COPY INTO`` is
+run by :mod:`dtflw.local.copy_into`.
 """
 
 from __future__ import annotations
@@ -243,6 +244,12 @@ def _show_volumes(uc: UnityCatalog, m: re.Match[str]) -> Any:
     return _rows(uc.spark, "database_name STRING, volume_name STRING", [(schema, n) for n in names])
 
 
+def _copy_into(uc: UnityCatalog, m: re.Match[str]) -> Any:
+    from dtflw.local import copy_into
+
+    return copy_into.run(uc, m.string)
+
+
 def _show_grants(uc: UnityCatalog, m: re.Match[str]) -> Any:
     key = ".".join(split_name(m["name"])) if m["name"] else None
     rows = [
@@ -252,6 +259,16 @@ def _show_grants(uc: UnityCatalog, m: re.Match[str]) -> Any:
         if key is None or g["object_key"].lower() == key.lower()
     ]
     return _rows(uc.spark, "Principal STRING, ActionType STRING, ObjectType STRING, ObjectKey STRING", rows)
+
+
+def _pipeline_only(uc: UnityCatalog, m: re.Match[str]) -> Any:
+    """Lakeflow Declarative Pipelines (DLT) statements: a clear error instead of a parse error."""
+    raise UnityCatalogError(
+        "NOT_SUPPORTED_LOCALLY",
+        f"'{' '.join(m.group(0).split()[:4])} ...' defines a Lakeflow Declarative Pipeline (DLT) table; "
+        "pipelines are not run by the local runtime. Run the notebook as a pipeline on Databricks, or "
+        "write the table with CREATE TABLE ... AS SELECT / a streaming write for local runs.",
+    )
 
 
 _SCHEMA = r"(?:SCHEMA|DATABASE|NAMESPACE)"
@@ -276,5 +293,12 @@ _HANDLERS: list[tuple[re.Pattern[str], Callable[[UnityCatalog, re.Match[str]], A
     (re.compile(rf"^CREATE (?:EXTERNAL )?VOLUME (?P<ine>IF NOT EXISTS )?{_N}(?P<rest>.*)$", _F), _create_volume),
     (re.compile(rf"^DROP VOLUME (?P<ie>IF EXISTS )?{_N}$", _F), _drop_volume),
     (re.compile(rf"^SHOW VOLUMES(?: (?:IN|FROM) {_N})?$", _F), _show_volumes),
+    (re.compile(r"^COPY INTO\b", _F), _copy_into),
+    (
+        re.compile(
+            r"^CREATE (?:OR REFRESH )?(?:STREAMING TABLE|STREAMING LIVE TABLE|LIVE TABLE|MATERIALIZED VIEW)\b", _F
+        ),
+        _pipeline_only,
+    ),
     (re.compile(rf"^SHOW GRANTS(?: \S+)*? ON (?:TABLE |SCHEMA |CATALOG |VOLUME |VIEW )?{_N}$", _F), _show_grants),
 ]
