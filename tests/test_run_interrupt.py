@@ -119,3 +119,24 @@ def test_first_ctrl_c_stops_local_runtime_notebooks_before_their_next_cell(tmp_p
     statuses = {r.notebook: (r.status.value, r.reason) for r in info.value.result}
     assert statuses["slow"][0] == "cancelled" and "outputs stay pending" in statuses["slow"][1]
     assert statuses["after"] == ("cancelled", "run interrupted")
+
+
+def test_a_failure_inside_the_scheduler_itself_is_raised_not_a_hang():
+    from dtflw.run.workers import DagWorkers
+
+    def finish(node: int, result: str) -> None:
+        raise ValueError("bug in a finish callback")
+
+    workers = DagWorkers(
+        [0, 1],
+        {0: frozenset(), 1: frozenset({0})},
+        {0: [1]},
+        2,
+        run=lambda node: f"ran {node}",
+        settle=lambda node: None,
+        finish=finish,
+        crashed=lambda node, error: "crashed",
+    )
+    with pytest.raises(RuntimeError, match="scheduler failed") as info:
+        workers.run_all(lambda running: None)
+    assert isinstance(info.value.__cause__, ValueError)

@@ -51,6 +51,7 @@ class DagWorkers(Generic[R]):
         self._active: set[int] = set()
         self._stopping = False
         self._closed = False
+        self._failure: BaseException | None = None
         self._context = contextvars.copy_context()
         with self._lock:
             self._make_ready(node for node, count in self._waits.items() if count == 0)
@@ -71,9 +72,11 @@ class DagWorkers(Generic[R]):
             threading.Thread(target=self._work_loop, name=f"dtflw-{number}", daemon=True).start()
         try:
             with self._lock:
-                while self._ready or self._active:
+                while (self._ready or self._active) and self._failure is None:
                     self._idle.wait()
                 self._closed = True
+            if self._failure is not None:  # a bug in scheduling itself: say so rather than hang
+                raise RuntimeError("dtflw's scheduler failed; the run is incomplete") from self._failure
             return True
         except KeyboardInterrupt:
             with self._lock:
@@ -83,7 +86,7 @@ class DagWorkers(Generic[R]):
             on_interrupt(running)
             try:
                 with self._lock:
-                    while self._active:
+                    while self._active and self._failure is None:
                         self._idle.wait()
             except KeyboardInterrupt:
                 pass
@@ -92,6 +95,16 @@ class DagWorkers(Generic[R]):
             return False
 
     def _work_loop(self) -> None:
+        try:
+            self._work_until_done()
+        except BaseException as error:  # never leave the caller waiting for a worker that died
+            with self._lock:
+                self._failure = self._failure or error
+                self._stopping = True
+                self._work.notify_all()
+                self._idle.notify_all()
+
+    def _work_until_done(self) -> None:
         while True:
             with self._lock:
                 while not self._ready and self._active and not self._stopping:
