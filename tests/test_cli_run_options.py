@@ -126,3 +126,8 @@ def test_export_bundle_paths_relative_to_the_bundle_root(project, capsys):
     assert [t["notebook_task"]["notebook_path"] for t in job["tasks"]] == ["./ingest.py", "./report.py"]
     assert main(["export", "driver.py", "--dbfs-root", "dbfs", "--job", "--include-bundle"]) == 2
     assert "need --bundle" in capsys.readouterr().err
+
+
+def test_resume_last_on_a_flow_that_never_ran_just_runs(project):
+    assert run("-p", "day=4", "--resume", "last") == 0
+    assert calls(project) == ["ingest 4", "report 4"]

@@ -201,13 +201,17 @@ class Flow:
         return result
 
     def _default_resume(self, wanted: str | None) -> str | None:
-        """`dtflw run --resume`'s run id when this flow recorded it ("last": always), else None."""
-        if wanted is None or wanted == "last":
-            return wanted
+        """`dtflw run --resume`'s run id ("last": this flow's last run) when this flow recorded
+        it, else None: the flow then runs as it would, with a log line saying so."""
+        if wanted is None:
+            return None
         history = HistoryStore(self._ctx.storage)
-        known = wanted in history.run_ids() and history.records(wanted, self.name)
+        if wanted == "last":
+            known = history.last_run_id(self.name) is not None
+        else:
+            known = wanted in history.run_ids() and bool(history.records(wanted, self.name))
         if not known:
-            self._ctx.logger.log(f"Flow '{self.name}' has no run {wanted}: it runs without resuming.")
+            self._ctx.logger.log(f"Flow '{self.name}' has no recorded run {wanted!r} to resume: it runs as declared.")
         return wanted if known else None
 
     def _apply(self, specs: Mapping[int, NotebookSpec], result: FlowRunResult) -> None:
