@@ -213,3 +213,13 @@ class ConcurrentWriteError(DtflwError):
 
 class NotebookCancelledError(DtflwError):
     """A notebook stopped before its next cell because its run was cancelled (Ctrl-C on the flow)."""
+
+
+def error_chain(error: BaseException, limit: int = 20) -> Iterator[BaseException]:
+    """`error`, then its causes (`__cause__`, else `__context__`), at most `limit` of them."""
+    seen: BaseException | None = error
+    for _ in range(limit):
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__

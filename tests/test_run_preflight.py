@@ -7,7 +7,7 @@ import pytest
 from dtflw import init_flow
 from dtflw.errors import MissingInputError
 from dtflw.storage.local import LocalStorage
-from dtflw.testing import FakeDbutils, write_parquet_stub
+from dtflw.testing import FakeDbutils, write_parquet_stub, writes_outputs
 
 
 @pytest.fixture
@@ -17,11 +17,11 @@ def setup(tmp_path):
     calls: list[str] = []
 
     def handler(name):
+        stub = writes_outputs()
+
         def run(args):
             calls.append(name)
-            for key, value in args.items():
-                if key.endswith("_out"):
-                    write_parquet_stub(value)
+            return stub(args)
 
         return run
 

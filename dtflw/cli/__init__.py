@@ -38,7 +38,7 @@ from dtflw.cli.checks import (
 )
 from dtflw.cli.parser import build_parser as build_parser
 from dtflw.cli.parser import pairs
-from dtflw.errors import DtflwError, FlowInterrupted, FlowRunError, HistoryError, InvalidArgumentError
+from dtflw.errors import DtflwError, FlowInterrupted, FlowRunError, HistoryError, InvalidArgumentError, error_chain
 from dtflw.redaction import is_secret_name, looks_secret_value, mask_secret_patterns
 from dtflw.render import text_table
 
@@ -280,15 +280,14 @@ def _redacted_pair(pair: str) -> str:
 
 
 def _failed_run_id(error: BaseException) -> str | None:
-    """The run id of a failed flow run anywhere in the error's chain (a driver's FlowRunError)."""
-    seen: BaseException | None = error
-    for _ in range(20):
-        if seen is None:
-            return None
-        found = _RUN_ID_IN_TEXT.search(str(seen))
-        if isinstance(seen, FlowRunError) or found:
-            return seen.result.run_id if isinstance(seen, FlowRunError) else found.group(1) if found else None
-        seen = seen.__cause__ or seen.__context__
+    """The run id of a failed flow run anywhere in the error's chain (a driver's FlowRunError,
+    or its message where the local runtime wrapped it)."""
+    for cause in error_chain(error):
+        if isinstance(cause, FlowRunError):
+            return cause.result.run_id
+        found = _RUN_ID_IN_TEXT.search(str(cause))
+        if found:
+            return found.group(1)
     return None
 
 

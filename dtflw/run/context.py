@@ -82,6 +82,7 @@ class RunContext:
         self._dbutils = dbutils
         self.logger = logger if logger is not None else Logger()
         self._runner = runner
+        self._source_hashes: dict[tuple[str, int, int], str] = {}
 
     @property
     def dbutils(self) -> Any:
@@ -158,4 +159,12 @@ class RunContext:
         if find is None:
             return None
         path = find(abs_path)
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:24] if path is not None else None
+        if path is None:
+            return None
+        # A notebook's hash is asked for several times a run (decision, fingerprint, record):
+        # read and hash the file once per version of it.
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key not in self._source_hashes:
+            self._source_hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+        return self._source_hashes[key]

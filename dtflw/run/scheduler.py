@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from dtflw.databricks import get_spark_session_if_running
-from dtflw.errors import FlowDefinitionError, NotebookCancelledError, NotebookRunError
+from dtflw.errors import FlowDefinitionError, NotebookCancelledError, NotebookRunError, error_chain
 from dtflw.model.dag import Dag, build_dag
 from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.model.specs import NotebookSpec
@@ -333,11 +333,4 @@ class DagRun:
 
 def _was_cancelled(error: BaseException) -> bool:
     """True when the failure is a notebook stopped by the run's cancellation (anywhere in its chain)."""
-    seen: BaseException | None = error
-    for _ in range(20):
-        if seen is None:
-            return False
-        if isinstance(seen, NotebookCancelledError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(e, NotebookCancelledError) for e in error_chain(error))

@@ -56,12 +56,6 @@ class DagWorkers(Generic[R]):
         with self._lock:
             self._make_ready(node for node, count in self._waits.items() if count == 0)
 
-    @property
-    def running(self) -> list[int]:
-        """Nodes being run right now."""
-        with self._lock:
-            return sorted(self._active, key=self._position.__getitem__)
-
     def run_all(self, on_interrupt: Callable[[list[int]], None]) -> bool:
         """Run everything; True when all nodes finished, False after a Ctrl-C.
 
