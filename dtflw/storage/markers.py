@@ -29,6 +29,7 @@ import builtins
 import hashlib
 import json
 import logging
+import random
 import re
 import time
 import uuid
@@ -55,6 +56,7 @@ class EntryInfo(Protocol):
 
 PENDING_SUFFIX = "._dtflw_pending"  # `<table>._dtflw_pending` sorts right before `<table>/...`
 #: How long a writer counts as live without renewing its lease (`held` renews every third of it).
+MARK_ATTEMPTS = 4  # tries of mark_pending when racing writers back off from each other
 DEFAULT_LEASE_SECONDS = 120.0  # renewed every 40 s while held; how long a dead writer blocks others
 LEASE_FILE = "lease"  # inside a folder entry (backends whose markers are folders), renewed there
 
@@ -183,13 +185,30 @@ class PendingMarkers:
         """Record that `notebook` is about to (re)write `path` as writer `owner`; returns the owner.
 
         `owner` (letters, digits, `.`, `_`, `-`; a fresh uuid when None) identifies this write; it
-        counts as live for `lease_seconds` (default 600) after its start or last `renew_pending`.
+        counts as live for `lease_seconds` (default `DEFAULT_LEASE_SECONDS`) after its start or last `renew_pending`.
         Raises ConcurrentWriteError, leaving nothing behind, when another live writer holds `path`
         — except a writer that marked it for notebook `inside`, the notebook this call runs in
         (a nested driver whose caller declared the same output and delegates its write here).
+
+        Two writers racing for a free output may both see each other and both back off; each
+        then tries again after a short random pause (up to `MARK_ATTEMPTS` times), so one of them
+        gets it. A writer that holds the output for real is still there on the last try.
         """
         owner = check_owner(owner)
         lease = check_lease(lease_seconds)
+        for attempt in range(1, MARK_ATTEMPTS + 1):
+            try:
+                return self._mark_once(path, notebook, owner, lease, run_id, inside)
+            except ConcurrentWriteError:
+                if attempt == MARK_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _mark_once(
+        self, path: str, notebook: str, owner: str, lease: float, run_id: str | None, inside: str | None
+    ) -> str:
+        """One attempt of `mark_pending`: create the entry, list once, withdraw and raise on a rival."""
         marker = self.pending_marker(path)
         if self.probe_legacy_marker:
             self._drop_legacy_marker(marker)
