@@ -11,6 +11,7 @@ from dtflw.declare.flow import Flow, init_flow
 from dtflw.errors import (
     ConcurrentWriteError,
     DtflwError,
+    EngineUnsupportedError,
     FlowDefinitionError,
     FlowInterrupted,
     FlowRunError,
@@ -71,6 +72,7 @@ __all__ = [
     "WebhookNotifier",
     "ConcurrentWriteError",
     "DtflwError",
+    "EngineUnsupportedError",
     "FlowDefinitionError",
     "FlowInterrupted",
     "FlowRunError",

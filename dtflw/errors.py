@@ -169,6 +169,18 @@ class RuntimeNotAvailableError(DtflwError):
     """No Databricks runtime handle (spark, dbutils) could be found and none was passed in."""
 
 
+class EngineUnsupportedError(DtflwError, NotImplementedError):
+    """A notebook used what its Spark engine cannot do (`sc` on Spark Connect, `DeltaTable` on Sail).
+
+    `engine` names the engine, `feature` what was used; the message says what to use instead.
+    """
+
+    def __init__(self, engine: str, feature: str, instead: str) -> None:
+        self.engine = engine
+        self.feature = feature
+        super().__init__(f"{feature} is not available on engine '{engine}': {instead}")
+
+
 class FlowInterrupted(KeyboardInterrupt):
     """A flow run stopped by Ctrl-C (or a notebook's Cancel): no new notebook started, finished
     ones are recorded, interrupted ones keep their outputs pending. `.result` has every outcome.

@@ -59,6 +59,12 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
     from dtflw.local.runtime import LocalRuntime
 
     check_runtime_options(args)
+    from dtflw.local.engines import resolve_engine
+
+    try:
+        engine = resolve_engine(getattr(args, "engine", None), getattr(args, "remote", None))
+    except InvalidArgumentError as error:
+        raise InvalidArgumentError(f"--engine/--remote: {error}") from None
     try:
         return LocalRuntime(
             dbfs_root=args.dbfs_root,
@@ -69,6 +75,8 @@ def _runtime(args: argparse.Namespace, progress: bool = True) -> LocalRuntime:
             spark_conf=pairs(args.conf),
             secrets_file=args.secrets_file,
             progress=progress,
+            engine=engine.engine,
+            remote=engine.remote,
         )
     except InvalidArgumentError as error:  # only the secrets file is left unchecked by now
         raise InvalidArgumentError(f"--secrets-file: {error}") from None
@@ -261,17 +269,27 @@ def _resume_command(args: argparse.Namespace, run_id: str) -> str:
 
 def _redacted_argv(argv: Sequence[str]) -> list[str]:
     out: list[str] = []
-    pair_next = False
+    pair_next = remote_next = False
     for arg in argv:
         option, eq, inline = arg.partition("=")
         if pair_next:
             out.append(_redacted_pair(arg))
+        elif remote_next:
+            out.append(_redacted_remote(arg))
         elif eq and option in ("--param", "--conf"):
             out.append(f"{option}={_redacted_pair(inline)}")
+        elif eq and option == "--remote":
+            out.append(f"{option}={_redacted_remote(inline)}")
         else:
             out.append(arg)
-        pair_next = arg in ("-p", "--param", "--conf")
+        pair_next, remote_next = arg in ("-p", "--param", "--conf"), arg == "--remote"
     return out
+
+
+def _redacted_remote(url: str) -> str:
+    """A Spark Connect URL with its parameters (`/;token=...`) replaced: they may hold a token."""
+    base, sep, _ = url.partition("/;")
+    return f"{base}/;[REDACTED]" if sep else url
 
 
 def _redacted_pair(pair: str) -> str:

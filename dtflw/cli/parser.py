@@ -53,6 +53,20 @@ def _runtime_options(cmd: argparse.ArgumentParser) -> None:
         "--workspace-dir", default=None, help="workspace folder of the notebook (default: /Users/<user>/<its folder>)"
     )
     cmd.add_argument("--secrets-file", default=None, help="JSON {scope: {key: value}} for dbutils.secrets")
+    cmd.add_argument(
+        "--engine",
+        choices=("local", "connect", "sail"),
+        default=None,
+        help="Spark engine: local (JVM Spark), connect (Spark Connect), sail (fast, pip install 'dtflw[fast]') "
+        "(default: $DTFLW_ENGINE, else connect when $DTFLW_REMOTE or $SPARK_REMOTE is set, else local)",
+    )
+    cmd.add_argument(
+        "--remote",
+        default=None,
+        metavar="URL",
+        help="with --engine connect: sc://host:port[/;param=value...] or databricks[:profile] "
+        "(default: $DTFLW_REMOTE or $SPARK_REMOTE; none: dtflw starts a local Spark Connect server)",
+    )
 
 
 def _selection_options(cmd: argparse.ArgumentParser, lazy_default: str | None) -> None:

@@ -61,6 +61,7 @@ class ExecEnv:
     resolve_include: Callable[[Path, str], Path]  # (including file, %run path) -> notebook file
     display_rows: int = 100
     cancelled: Callable[[], bool] = lambda: False  # True once the run is cancelled: no further cell starts
+    engine: str = "local"  # the Spark engine (`sc` and `sqlContext` exist on "local" only)
 
 
 class NotebookNamespace(dict[str, Any]):
@@ -77,14 +78,14 @@ class NotebookNamespace(dict[str, Any]):
         spark = self._env.get_spark()
         from pyspark.sql import SQLContext, functions
 
-        provided = {
-            "spark": spark,
-            "sc": spark.sparkContext,
-            "sql": spark.sql,
-            "table": spark.table,
-            "udf": functions.udf,
-            "sqlContext": SQLContext(spark.sparkContext, spark),
-        }
+        provided = {"spark": spark, "sql": spark.sql, "table": spark.table, "udf": functions.udf}
+        if self._env.engine == "local":
+            provided.update(sc=spark.sparkContext, sqlContext=SQLContext(spark.sparkContext, spark))
+        else:  # Spark Connect: no SparkContext; using one says so, naming the engine
+            from dtflw.local.engines.guards import SC_INSTEAD, Unavailable
+
+            for handle in ("sc", "sqlContext"):
+                provided[handle] = Unavailable(self._env.engine, handle, SC_INSTEAD)
         for key, value in provided.items():
             self.setdefault(key, value)
         return self[name]

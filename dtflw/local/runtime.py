@@ -28,6 +28,7 @@ from dtflw.emulated.errors import NotebookExit
 from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.errors import InvalidArgumentError, NotebookRunError
 from dtflw.local.capture import echoing, real_stderr, routing_installed
+from dtflw.local.engines import Engine, resolve_engine
 from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace, redact_output
 from dtflw.local.lookup import NOTEBOOK_SUFFIXES as NOTEBOOK_SUFFIXES  # re-exported
 from dtflw.local.lookup import TRIED_SUFFIXES, find_notebook_file, not_found
@@ -132,11 +133,14 @@ class LocalRuntime:
         secrets_file: str | os.PathLike[str] | None = None,
         run_dir: str | os.PathLike[str] | None = None,
         progress: bool = True,
+        engine: str | Engine | None = None,
+        remote: str | None = None,
     ) -> None:
         if not isinstance(user, str) or not user.strip() or "/" in user:
             raise InvalidArgumentError(f"user must be a non-empty name without '/', got {user!r}.")
         if workspace_dir is not None and not str(workspace_dir).startswith("/"):
             raise InvalidArgumentError(f"workspace_dir must be an absolute workspace path, got {workspace_dir!r}.")
+        self.engine = resolve_engine(engine, remote)  # argument, else DTFLW_ENGINE / DTFLW_REMOTE / SPARK_REMOTE
         self.user = user
         self.path_map = PathMap(Path(dbfs_root), volumes_root, cloud_root)
         self.run_dir = Path(run_dir) if run_dir is not None else self.path_map.dbfs_root.parent
@@ -192,9 +196,12 @@ class LocalRuntime:
             spark = self._spark
         if spark is not None:
             try:
-                spark.sparkContext.cancelAllJobs()
+                if self.engine.engine is Engine.LOCAL:
+                    spark.sparkContext.cancelAllJobs()
+                else:
+                    spark.interruptAll()  # Spark Connect: every operation of this session
             except Exception as error:  # a stopped session: nothing left to cancel
-                _log.debug("cancelAllJobs failed: %s", error)
+                _log.debug("Cancelling Spark jobs failed: %s", error)
 
     def redact_records(self) -> None:
         """Redact every record with all secrets fetched by the end of the run.
@@ -253,7 +260,8 @@ class LocalRuntime:
 
     @property
     def spark(self) -> Any:
-        """The shared local SparkSession, started on first use (`runtime.spark.table(...)`)."""
+        """The run's SparkSession, started on first use (`runtime.spark.table(...)`): the shared local
+        one on engine `local`, a Spark Connect session on `connect` and `sail`."""
         return self.get_spark()
 
     def get_spark(self) -> Any:
@@ -262,7 +270,12 @@ class LocalRuntime:
             if self._spark is None:
                 from dtflw.local import session
 
-                self._spark = session.get_or_create_session(self._session_config())
+                if self.engine.engine is Engine.LOCAL:
+                    self._spark = session.get_or_create_session(self._session_config())
+                else:
+                    from dtflw.local.engines.sessions import open_session
+
+                    self._spark = open_session(self.engine, self._session_config())
                 session.set_display_hook(self._display_hook)
             for authority in sorted(self._authorities):
                 self._register_authority(authority)
@@ -283,7 +296,10 @@ class LocalRuntime:
         try:
             notebook = parse_notebook_file(file)
             self._note_authorities(file)
-            env = ExecEnv(self.dbutils, self.get_spark, self.resolve_include, cancelled=self._cancel.is_set)
+            env = ExecEnv(
+                self.dbutils, self.get_spark, self.resolve_include, cancelled=self._cancel.is_set,
+                engine=self.engine.engine.value,
+            )  # fmt: skip
             with scoped(_current_record, record), echoing(parent is None and self.echo):
                 execute_notebook(notebook, file, new_namespace(env), env, record)
         except NotebookExit as exit_:
@@ -359,6 +375,11 @@ class LocalRuntime:
             self._register_authority(authority)
 
     def _register_authority(self, authority: str) -> None:
+        if self.engine.engine is not Engine.LOCAL:
+            from dtflw.local.engines.sessions import register_authority
+
+            register_authority(self._spark, self.engine, authority, self.path_map)
+            return
         from dtflw.local.session import register_cloud_authority
 
         register_cloud_authority(self._spark, authority, self.path_map)

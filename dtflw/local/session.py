@@ -128,6 +128,12 @@ def get_or_create_session(config: SessionConfig) -> SparkSession:
             assert _session is not None
             _reconfigure(_session, config)
             return _session
+        if os.environ.get("SPARK_CONNECT_MODE_ENABLED") == "1":
+            raise RuntimeNotAvailableError(
+                "engine 'local' cannot start: this process already made a Spark Connect session (engine "
+                "'connect' or 'sail'), and pyspark switches a whole process to Spark Connect. "
+                "Use one engine per process."
+            )
         delta = resolve_delta_jars(config.conf)
         _prepare_dirs(config)
         conf = spark_conf(config, delta.jars, delta.ivy_dir)

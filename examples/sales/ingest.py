@@ -4,6 +4,10 @@
 
 # COMMAND ----------
 
+import fnmatch
+import functools
+import posixpath
+
 import pyspark.sql.functions as F
 
 from dtflw import init_inputs, init_outputs
@@ -15,15 +19,25 @@ storage = init_storage(format="delta")
 
 # COMMAND ----------
 
-orders = (
-    spark.read.option("header", True)
-    .schema(
-        "order_id INT, order_date DATE, customer_id INT, product_id STRING, product STRING, "
-        "quantity INT, unit_price DOUBLE"
+# One read per raw file, its path kept as a column: runs on every cluster type, also serverless
+# and Spark Connect, where input_file_name() is not available.
+folder, name_glob = posixpath.split(inputs["SalesRaw"].value)
+raw_files = sorted(f.path for f in dbutils.fs.ls(folder) if fnmatch.fnmatch(f.name, name_glob))
+
+
+def read_orders(path):
+    return (
+        spark.read.option("header", True)
+        .schema(
+            "order_id INT, order_date DATE, customer_id INT, product_id STRING, product STRING, "
+            "quantity INT, unit_price DOUBLE"
+        )
+        .csv(path)
+        .withColumn("source_file", F.lit(path))
     )
-    .csv(inputs["SalesRaw"].value)
-    .withColumn("source_file", F.input_file_name())
-)
+
+
+orders = functools.reduce(lambda a, b: a.unionByName(b), map(read_orders, raw_files))
 storage.write_table(orders, outputs["OrdersBronze"].value)
 
 customers = (

@@ -5,7 +5,6 @@
 # COMMAND ----------
 
 import pyspark.sql.functions as F
-from delta.tables import DeltaTable
 from pyspark.sql import Window
 
 from dtflw import init_inputs, init_outputs
@@ -35,16 +34,16 @@ updates = (
 
 # COMMAND ----------
 
-if DeltaTable.isDeltaTable(spark, target):
-    (
-        DeltaTable.forPath(spark, target)
-        .alias("t")
-        .merge(updates.alias("u"), "t.order_id = u.order_id")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
-else:
-    updates.write.format("delta").save(target)
+# SQL MERGE runs on every engine and cluster type (the DeltaTable Python API needs Delta Connect
+# on serverless / Spark Connect). The first run creates the empty table, then every run merges.
+updates.limit(0).write.format("delta").mode("append").save(target)
+updates.createOrReplaceTempView("order_updates")
+spark.sql(
+    f"""
+    MERGE INTO delta.`{target}` AS t USING order_updates AS u ON t.order_id = u.order_id
+    WHEN MATCHED THEN UPDATE SET *
+    WHEN NOT MATCHED THEN INSERT *
+    """
+)
 
 display(spark.read.format("delta").load(target).limit(5))
