@@ -37,8 +37,11 @@ jars: $(JARS_STAMP)
 
 setup: $(STAMP) $(JARS_STAMP) $(SETUP_DEPS)
 
+# The whole suite on the default engine (local), then the `engines` tests on Spark Connect and Sail.
 test: setup
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m engines --dtflw-engine connect
+	$(PY) -m pytest -q -m engines --dtflw-engine sail
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not spark and not azurite"

@@ -9,6 +9,8 @@ import pytest
 
 from dtflw.local.runtime import LocalRuntime
 
+pytestmark = pytest.mark.engines  # make test runs this module on every Spark engine
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sales" / "main.py"
 
 

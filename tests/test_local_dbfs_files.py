@@ -19,6 +19,8 @@ from dtflw.local import dbfs_files
 from dtflw.local.dbfs_files import dbfs_mapped
 from dtflw.local.runtime import LocalRuntime
 
+pytestmark = pytest.mark.engines  # make test runs this module on every Spark engine
+
 HEADER = "# Databricks notebook source\n"
 SEP = "\n# COMMAND ----------\n"
 REAL_DBFS = Path("/dbfs")

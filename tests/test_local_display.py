@@ -15,6 +15,8 @@ from dtflw.local.interpreter import display
 from dtflw.local.runtime import LocalRuntime
 from dtflw.local.tabular import render_table, table_of
 
+pytestmark = pytest.mark.engines  # make test runs this module on every Spark engine
+
 
 class FakePandas:
     """Just what pandas offers to `display` (pandas is not a dependency)."""

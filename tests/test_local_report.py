@@ -26,6 +26,8 @@ from dtflw.local import report_data
 from dtflw.local.report import rebuild_report, write_report
 from dtflw.local.runtime import LocalRuntime
 
+pytestmark = pytest.mark.engines  # make test runs this module on every Spark engine
+
 HEADER = "# Databricks notebook source\n"
 SEP = "\n# COMMAND ----------\n"
 DRIVER = """\

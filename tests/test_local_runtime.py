@@ -14,6 +14,8 @@ from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeout
 from dtflw.local.report import write_report
 from dtflw.local.runtime import LocalRuntime, secrets_from_environment
 
+pytestmark = pytest.mark.engines  # make test runs this module on every Spark engine
+
 HEADER = "# Databricks notebook source\n"
 SEP = "\n# COMMAND ----------\n"
 
@@ -314,6 +316,10 @@ def test_sql_cells_display_and_lazy_spark(spark_session, project, tmp_path):
 
 
 @pytest.mark.spark
+@pytest.mark.dtflw_engine_gap(
+    connect="DeltaTable needs the Delta Connect server plugin (not published for Delta 4.4 / Spark 4.2)",
+    sail="Sail has no DeltaTable Python API",
+)
 def test_spark_paths_are_mapped_in_notebooks(spark_session, project, tmp_path):
     runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
     main = notebook(

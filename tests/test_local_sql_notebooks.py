@@ -19,6 +19,8 @@ from dtflw.local.runtime import NOTEBOOK_SUFFIXES, LocalRuntime, find_notebook_f
 from dtflw.local.source import NotebookSourceError, UnsupportedLanguageError, parse_notebook_file
 from dtflw.local.sqltext import WidgetStatement, bind_widgets, parse_widget_statement, split_sql
 
+pytestmark = pytest.mark.engines  # make test runs this module on every Spark engine
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SQL_PROJECT = FIXTURES / "sql_project"
 MAGIC_EXPORT = FIXTURES / "magic_export"

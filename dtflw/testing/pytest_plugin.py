@@ -17,10 +17,16 @@ With pyspark (`pip install dtflw[local]`; without it these fixtures skip the tes
   the test module) takes precedence over this one; `dtflw_spark` and `local_runtime` never use it.
 - `local_runtime`: a `dtflw.local.runtime.LocalRuntime` with its dbfs:/ root in the test's
   temporary directory, on the shared session: `local_runtime.run_notebook("notebooks/main.py")`.
+
+Engines: `pytest --dtflw-engine sail` (or `connect`, or `DTFLW_ENGINE=...`) runs these fixtures,
+and every LocalRuntime the tests make, on that Spark engine. A test that cannot pass on an engine
+says so with `@pytest.mark.dtflw_engine_gap(sail="why", connect="why")`: on that engine it is an
+expected failure (strict: a test that starts passing is reported), never a silent skip.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +46,42 @@ if TYPE_CHECKING:
     from dtflw.local.runtime import LocalRuntime
 
 NEEDS_PYSPARK = "needs pyspark: pip install 'dtflw[local]'"
+ENGINES = ("local", "connect", "sail")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--dtflw-engine",
+        choices=ENGINES,
+        default=None,
+        help="Spark engine for dtflw's local runtime in these tests (default: $DTFLW_ENGINE, else local)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "dtflw_engine_gap(**reasons): expected to fail on the named Spark engines, for the given reason"
+    )
+    engine = config.getoption("--dtflw-engine", default=None)
+    if engine:  # every LocalRuntime of the test process picks it up, also in subprocesses
+        os.environ["DTFLW_ENGINE"] = engine
+
+
+def current_engine() -> str:
+    """The Spark engine this test process uses (`--dtflw-engine`, `DTFLW_ENGINE`, else local)."""
+    value = (os.environ.get("DTFLW_ENGINE") or "local").strip().lower()
+    return value if value in ENGINES else "local"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine = current_engine()
+    for item in items:
+        for mark in item.iter_markers("dtflw_engine_gap"):
+            unknown = set(mark.kwargs) - set(ENGINES)
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid}: dtflw_engine_gap names unknown engines {sorted(unknown)}")
+            if engine in mark.kwargs:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=f"engine {engine}: {mark.kwargs[engine]}"))
 
 
 @pytest.fixture

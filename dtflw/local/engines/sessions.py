@@ -22,6 +22,11 @@ from dtflw.local.engines.choice import Engine, EngineChoice, PathMapping
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _sail_server: Any = None
+# Errors name the problem, without the server's JVM stack trace in every message (a user's --conf wins).
+_QUIET_ERRORS = {
+    "spark.sql.connect.serverStacktrace.enabled": "false",
+    "spark.sql.pyspark.jvmStacktrace.enabled": "false",
+}
 CONNECT_HINT = "pip install 'dtflw[connect]'"
 SAIL_HINT = "pip install 'dtflw[fast]'"
 
@@ -100,7 +105,7 @@ def _builder(url: str, settings: dict[str, str]) -> Any:
     except ImportError as error:
         raise RuntimeNotAvailableError(f"The Spark Connect client is not installed ({error}): {CONNECT_HINT}") from None
     builder = SparkSession.builder.remote(url)
-    for key, value in settings.items():
+    for key, value in {**_QUIET_ERRORS, **settings}.items():
         builder = builder.config(key, value)
     return builder
 
