@@ -40,7 +40,8 @@ def test_delta_on_dbfs_volumes_and_abfss_paths(tmp_path: Path) -> None:
         for path in ("dbfs:/FileStore/a", "/Volumes/main/raw/files/b", "abfss://lake@acct01.dfs.core.windows.net/c"):
             spark.range(3).write.format("delta").mode("overwrite").save(path)
         n = sum(spark.read.format("delta").load(p).count() for p in ("/FileStore/a", "dbfs:/Volumes/main/raw/files/b"))
-        dbutils.notebook.exit(str(n + spark.read.load("abfss://lake@acct01.dfs.core.windows.net/c", format="delta").count()))
+        cloud = spark.read.load("abfss://lake@acct01.dfs.core.windows.net/c", format="delta")
+        dbutils.notebook.exit(str(n + cloud.count()))
         """,
     )
     assert out == "9"
@@ -130,7 +131,8 @@ def test_python_udfs_windows_and_display(tmp_path: Path) -> None:
         import pyspark.sql.functions as F
         from pyspark.sql import Window
         double = F.udf(lambda x: x * 2, "long")
-        df = spark.range(4).withColumn("d", double("id")).withColumn("r", F.row_number().over(Window.orderBy(F.col("id").desc())))
+        rank = F.row_number().over(Window.orderBy(F.col("id").desc()))
+        df = spark.range(4).withColumn("d", double("id")).withColumn("r", rank)
         display(df)
         df.display()
         dbutils.notebook.exit(",".join(f"{r.d}:{r.r}" for r in df.orderBy("id").collect()))
@@ -199,7 +201,9 @@ def test_copy_into(tmp_path: Path) -> None:
         """
         dbutils.fs.put("dbfs:/landing/a.csv", "id,v\\n1,x\\n", True)
         spark.sql("CREATE TABLE IF NOT EXISTS copied (id STRING, v STRING) USING delta LOCATION 'dbfs:/copied'")
-        spark.sql("COPY INTO delta.`dbfs:/copied` FROM 'dbfs:/landing' FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'true')")
+        spark.sql(
+            "COPY INTO delta.`dbfs:/copied` FROM 'dbfs:/landing' FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'true')"
+        )
         dbutils.notebook.exit(str(spark.read.format("delta").load("dbfs:/copied").count()))
         """,
     )
@@ -223,3 +227,30 @@ def test_auto_loader(tmp_path: Path) -> None:
         """,
     )
     assert out == "1"
+
+
+@pytest.mark.dtflw_engine_gap(sail="Sail's interruptAll does not stop a running job; the notebook stops after it")
+def test_cancel_stops_running_spark_work(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    file = tmp_path / "proj" / "slow.py"
+    file.parent.mkdir(parents=True)
+    file.write_text(
+        "# Databricks notebook source\n"
+        "import time\nimport pyspark.sql.functions as F\n"
+        "slow = F.udf(lambda x: time.sleep(0.5) or x, 'long')\n"
+        "spark.range(60).repartition(1).select(slow('id')).collect()\n"
+    )
+    runtime = LocalRuntime(dbfs_root=tmp_path / "dbfs", run_dir=tmp_path / "run", progress=False)
+    runtime.spark.range(1).collect()  # started before the clock runs
+    timer = threading.Timer(3.0, runtime.cancel_running)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(NotebookRunError) as caught:
+            runtime.run_notebook(file)
+    finally:
+        timer.cancel()
+    assert 2.5 < time.monotonic() - started < 20, "the 30 s job was cancelled after 3 s"
+    assert "cancel" in str(caught.value).lower()
