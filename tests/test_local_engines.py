@@ -66,7 +66,9 @@ def test_a_token_in_the_remote_never_shows_in_errors_or_labels() -> None:
         EngineChoice(Engine.SAIL, "sc://h:1/;token=s3cr3t")
     assert "s3cr3t" not in str(caught.value)
     assert "s3cr3t" not in EngineChoice(Engine.CONNECT, "sc://h:1/;token=s3cr3t").label
-    assert "s3cr3t" not in repr(LocalRuntime(engine="connect", remote="sc://h:1/;token=s3cr3t").engine.label)
+    choice = LocalRuntime(engine="connect", remote="sc://h:1/;token=s3cr3t").engine
+    assert "s3cr3t" not in repr(choice) and "sc://h:1/;[REDACTED]" in repr(choice)
+    assert choice.remote == "sc://h:1/;token=s3cr3t"  # passed to pyspark as given
 
 
 @pytest.mark.parametrize(
@@ -203,3 +205,18 @@ def test_resume_command_hides_remote_parameters() -> None:
     assert _redacted_argv(argv) == [
         "run", "d.py", "--remote", "sc://h:443/;[REDACTED]", "--remote=sc://h:1/;[REDACTED]", "--engine", "connect",
     ]  # fmt: skip
+
+
+def test_a_missing_extra_is_one_actionable_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "pysail", None)  # as if `dtflw[fast]` were not installed
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "pysail" else object())
+    with pytest.raises(RuntimeNotAvailableError, match=r"^engine 'sail' needs pysail, which is not installed: pip"):
+        LocalRuntime(dbfs_root=tmp_path, engine="sail")
+    nb = tmp_path / "nb.py"
+    nb.write_text("# Databricks notebook source\nprint(1)\n")
+    assert cli_main(["run", str(nb), "--engine", "sail", "--report", ""]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "dtflw run failed: engine 'sail' needs pysail, which is not installed: pip install 'dtflw[fast]'"
+    LocalRuntime(dbfs_root=tmp_path, engine="connect")  # what connect needs is there

@@ -38,7 +38,15 @@ from dtflw.cli.checks import (
 )
 from dtflw.cli.parser import build_parser as build_parser
 from dtflw.cli.parser import pairs
-from dtflw.errors import DtflwError, FlowInterrupted, FlowRunError, HistoryError, InvalidArgumentError, error_chain
+from dtflw.errors import (
+    DtflwError,
+    FlowInterrupted,
+    FlowRunError,
+    HistoryError,
+    InvalidArgumentError,
+    RuntimeNotAvailableError,
+    error_chain,
+)
 from dtflw.redaction import is_secret_name, looks_secret_value, mask_secret_patterns
 from dtflw.render import text_table
 
@@ -350,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except (DtflwError, OSError) as error:
         print(f"dtflw {args.command} failed: {mask_secret_patterns(_describe(error))}", file=sys.stderr)
-        return 2 if isinstance(error, (InvalidArgumentError, HistoryError, OSError)) else 1
+        return 2 if isinstance(error, (InvalidArgumentError, HistoryError, RuntimeNotAvailableError, OSError)) else 1
     except KeyboardInterrupt:
         print(f"dtflw {args.command} interrupted", file=sys.stderr)
         return 130

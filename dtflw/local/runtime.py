@@ -29,6 +29,7 @@ from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.errors import InvalidArgumentError, NotebookRunError
 from dtflw.local.capture import echoing, real_stderr, routing_installed
 from dtflw.local.engines import Engine, resolve_engine
+from dtflw.local.engines.sessions import require_engine
 from dtflw.local.interpreter import ExecEnv, execute_notebook, new_namespace, redact_output
 from dtflw.local.lookup import NOTEBOOK_SUFFIXES as NOTEBOOK_SUFFIXES  # re-exported
 from dtflw.local.lookup import TRIED_SUFFIXES, find_notebook_file, not_found
@@ -141,6 +142,7 @@ class LocalRuntime:
         if workspace_dir is not None and not str(workspace_dir).startswith("/"):
             raise InvalidArgumentError(f"workspace_dir must be an absolute workspace path, got {workspace_dir!r}.")
         self.engine = resolve_engine(engine, remote)  # argument, else DTFLW_ENGINE / DTFLW_REMOTE / SPARK_REMOTE
+        require_engine(self.engine)  # a missing extra fails here, in one line, before anything runs
         self.user = user
         self.path_map = PathMap(Path(dbfs_root), volumes_root, cloud_root)
         self.run_dir = Path(run_dir) if run_dir is not None else self.path_map.dbfs_root.parent

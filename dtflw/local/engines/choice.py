@@ -92,12 +92,16 @@ def _shown(remote: str) -> str:
     return remote.split("/;", 1)[0]
 
 
+def _redacted(remote: str | None) -> str | None:
+    return remote if remote is None or "/;" not in remote else _shown(remote) + "/;[REDACTED]"
+
+
 @attrs.frozen
 class EngineChoice:
     """An engine and, for ``connect``, the server to use (None: one dtflw starts)."""
 
     engine: Engine = attrs.field(default=Engine.LOCAL, converter=_engine)
-    remote: str | None = attrs.field(default=None, converter=_remote)
+    remote: str | None = attrs.field(default=None, converter=_remote, repr=lambda r: repr(_redacted(r)))
 
     def __attrs_post_init__(self) -> None:
         if self.remote is not None and self.engine is not Engine.CONNECT:

@@ -9,8 +9,10 @@ way round, fails with a clear error instead of breaking later.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 import threading
 from typing import Any
 
@@ -29,6 +31,31 @@ _QUIET_ERRORS = {
 }
 CONNECT_HINT = "pip install 'dtflw[connect]'"
 SAIL_HINT = "pip install 'dtflw[fast]'"
+
+
+def require_engine(choice: EngineChoice) -> None:
+    """Fail at once, in one actionable line, when the packages ``choice`` needs are not installed."""
+    if choice.engine is Engine.LOCAL:
+        return
+    needed = ["pyspark", "grpc", "grpc_status", "google.rpc", "pandas", "pyarrow"]
+    hint = CONNECT_HINT
+    if choice.engine is Engine.SAIL:
+        needed, hint = [*needed, "pysail"], SAIL_HINT
+    if choice.is_databricks:
+        needed, hint = ["databricks.connect"], "pip install databricks-connect (matching your cluster's runtime)"
+    missing = [name for name in needed if not _installed(name)]
+    if missing:
+        raise RuntimeNotAvailableError(
+            f"engine '{choice.engine}' needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+            f"not installed: {hint}"
+        )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a stub module without a spec
+        return module in sys.modules and sys.modules[module] is not None
 
 
 def connect_mode_active() -> bool:
