@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
+from dtflw.model.foreach import param_sets
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
 from dtflw.storage.base import Storage
@@ -51,6 +52,8 @@ class NotebookBuilder:
         self._backoff = 0.0
         self._tags: frozenset[str] = frozenset()
         self._last_result: str | None = None
+        self._for_each: list[dict[str, str]] = []
+        self._concurrency = 0
 
     # ---- identity -------------------------------------------------------------------------
     @property
@@ -112,6 +115,35 @@ class NotebookBuilder:
             )
         self._retries, self._backoff = count, float(backoff_seconds)
         return self
+
+    def for_each(self, *sets: Any, concurrency: int = 0, **grid: Any) -> NotebookBuilder:
+        """Run the notebook once per parameter set: `for_each(date=dates, country=["DE", "FR"])`
+        (every combination) or `for_each([{"date": "2024-01-01"}, ...])`.
+
+        Each iteration gets the values as widget arguments and its outputs below the declared
+        path, partitioned by them (`.../Orders/date=2024-01-01`), or where a `{date}` template in
+        the output's `file_path` puts them. An input from a for-each producer reads the iteration
+        with the same values (when this notebook sets them too), else all iterations (their
+        parent folder). `concurrency`: at most this many iterations run at once (0: no limit).
+        Declared with `.add()`, run by `flow.run()`.
+        """
+        where = f"Notebook '{self._path}'"
+        if len(sets) == 1 and isinstance(sets[0], (list, tuple)):
+            sets = tuple(sets[0])
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
+            raise FlowDefinitionError(f"{where}: for_each concurrency must be an int >= 0, got {concurrency!r}.")
+        self._for_each = param_sets(sets, grid, where)
+        self._concurrency = concurrency
+        return self
+
+    @property
+    def for_each_sets(self) -> list[dict[str, str]]:
+        """The parameter sets given to `for_each` (empty: one plain run)."""
+        return [dict(s) for s in self._for_each]
+
+    @property
+    def for_each_concurrency(self) -> int:
+        return self._concurrency
 
     def tags(self, *tags: str) -> NotebookBuilder:
         """Labels used to select notebooks in `flow.run(tags=...)`."""
@@ -256,6 +288,11 @@ class NotebookBuilder:
         """
         if not isinstance(is_lazy, bool) or not isinstance(strict_validation, bool):
             raise InvalidArgumentError(f"Notebook '{self._path}': is_lazy and strict_validation must be True or False.")
+        if self._for_each:
+            raise FlowDefinitionError(
+                f"Notebook '{self._path}': a for_each notebook is declared with .add() and run by flow.run() "
+                "(its iterations run as a DAG, with their own laziness, retries and history)."
+            )
         spec = self._flow._declare(self)
         self._last_result = self._flow._run_spec(spec, is_lazy=is_lazy, strict=strict_validation)
         return self._last_result

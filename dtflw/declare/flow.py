@@ -15,6 +15,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dtflw.declare.backfill import backfill_sets, check_templates, covered_values, expand_flow, partition_values
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
@@ -27,13 +28,14 @@ from dtflw.export.jobs import job_settings
 from dtflw.lineage.graph import LineageGraph, build_lineage
 from dtflw.logger import LoggerBase
 from dtflw.model.dag import next_task_key
+from dtflw.model.foreach import expand, group_inputs
 from dtflw.model.results import FlowRunResult
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import LazyMode, RunStatus
 from dtflw.run.context import NotebookRunner
 from dtflw.run.decide import Plan
 from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks
-from dtflw.run.history import HistoryStore, RunRecord
+from dtflw.run.history import HistoryStore, RunRecord, new_run_id
 from dtflw.run.options import Force, RunOptions
 from dtflw.run.recording import EagerRecorder, run_error_reason
 from dtflw.run.scheduler import DagRun
@@ -63,6 +65,7 @@ class Flow:
         self._eager: EagerRecorder | None = None
         self._keys: dict[int, str] = {}  # task key of each declared notebook (as `task_keys` gives)
         self._keys_used: dict[str, int] = {}
+        self._superseded: set[int] = set()  # declarations a backfill replaced by their iterations
         register_flow(self)
 
     @property
@@ -103,12 +106,28 @@ class Flow:
 
     # ---- declaring and eager runs (called by the builder) -----------------------------------
     def _declare(self, builder: NotebookBuilder) -> NotebookSpec:
-        """Freeze a builder into the next NotebookSpec and register its outputs."""
+        """Freeze a builder into the next NotebookSpec (a for-each one into its iterations) and
+        register its outputs; returns the (last) spec."""
         spec = builder.build(len(self._specs))
-        self._specs.append(spec)
-        self._keys[spec.index] = next_task_key(spec, self._keys_used)
-        self._catalog.declare(spec.index, spec.path, spec.outputs)
-        return spec
+        sets = builder.for_each_sets
+        known = {s.index: s for s in self._specs} if sets or self._has_groups else {}
+        if not sets:
+            spec = group_inputs(spec, known) if known else spec
+            self._register([spec])
+            return spec
+        iterations = expand(spec, sets, spec.index, known, concurrency=builder.for_each_concurrency)
+        self._register(iterations)
+        return iterations[-1]
+
+    @property
+    def _has_groups(self) -> bool:
+        return any(s.group is not None for s in self._specs)
+
+    def _register(self, specs: list[NotebookSpec]) -> None:
+        for spec in specs:
+            self._specs.append(spec)
+            self._keys[spec.index] = next_task_key(spec, self._keys_used)
+            self._catalog.declare(spec.index, spec.path, spec.outputs)
 
     def _run_spec(self, spec: NotebookSpec, is_lazy: bool = False, strict: bool = False) -> str | None:
         """Run one declared notebook now and publish its outputs; returns its exit value."""
@@ -149,24 +168,32 @@ class Flow:
     def _pending(self) -> list[NotebookSpec]:
         return [s for s in self._specs if s.index not in self._outcomes and s.index not in self._ran]
 
+    @property
+    def _current_specs(self) -> list[NotebookSpec]:
+        """Declared specs without those a backfill replaced by their iterations."""
+        return [s for s in self._specs if s.index not in self._superseded]
+
     def _to_run(self, options: RunOptions) -> list[NotebookSpec]:
         """The specs a DAG run takes: those not run yet; with `resume`, every DAG-declared one
         (resume itself decides what re-runs), so the same Flow resumes after a failure."""
         if options.resume is None:
             return self._pending()
-        return [s for s in self._specs if s.index not in self._outcomes]
+        return [s for s in self._current_specs if s.index not in self._outcomes]
 
     # ---- DAG runs ----------------------------------------------------------------------------
     def run(
         self,
         max_workers: int = 4,
-        lazy: LazyMode = False,
+        lazy: LazyMode | None = None,
         only: Patterns = None,
         tags: Patterns = None,
         from_: Patterns = None,
         to: Patterns = None,
         force: Force = None,
         resume: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        for_new_partitions_of: str | None = None,
+        param: str | None = None,
     ) -> FlowRunResult:
         """Run every declared, not yet run notebook as a DAG, `max_workers` at a time.
 
@@ -175,6 +202,13 @@ class Flow:
         notebooks, `from_` adds everything downstream, `to` everything upstream; `force` runs
         notebooks regardless of laziness; `resume` ("last" or a run id) re-runs what failed or never
         ran in that run, plus downstream. Raises FlowRunError when a notebook failed.
+
+        `params` (a backfill): `{"date": date_range("2024-01-01", "2024-03-31")}` runs every notebook
+        once per value (a grid for several names), each value's outputs in their own partition
+        (`.../Orders/date=2024-01-01`); `lazy` defaults to "auto" then, so values whose outputs
+        are up to date are skipped. `for_new_partitions_of="Raw", param="date"`: the values of
+        `{date}` found on storage for the input "Raw" (its file_path template) that no successful
+        run covered yet, run as a backfill in order.
         """
         given = current_run_defaults()  # the command line's options (`dtflw run --only ...`), if any
         if given:
@@ -186,8 +220,21 @@ class Flow:
                 _first(force, given.get("force")),
             )
             resume = _first(resume, self._default_resume(given.get("resume")))
+            params = _first(params, given.get("params"))
+        if for_new_partitions_of is not None:
+            params = self._new_partitions(for_new_partitions_of, param)
+            if not params:
+                return FlowRunResult(new_run_id(), ())
+        elif param is not None:
+            raise InvalidArgumentError("param= names the partition of for_new_partitions_of=; pass both.")
+        if lazy is None:
+            lazy = "auto" if params else False
         options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
-        run = DagRun(self._ctx, self._to_run(options), options, self.name, self._fire)
+        specs = self._to_run(options)
+        if params:
+            specs = self._backfill(specs, backfill_sets(params))
+        check_templates(specs)
+        run = DagRun(self._ctx, specs, options, self.name, self._fire)
         if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
             for spec in run.dag.specs.values():
                 self._publish(spec)
@@ -199,6 +246,31 @@ class Flow:
         if not result.ok:
             raise FlowRunError(result)
         return result
+
+    def _backfill(self, specs: list[NotebookSpec], sets: list[dict[str, str]]) -> list[NotebookSpec]:
+        """Replace `specs` by their iterations, one per parameter set (declared on this flow)."""
+        iterations = expand_flow(specs, sets, len(self._specs))
+        self._register(iterations)
+        self._superseded |= {s.index for s in specs}
+        self._ran |= {s.index for s in specs}
+        return iterations
+
+    def _new_partitions(self, table: Any, param: Any) -> dict[str, list[str]]:
+        """`{param: values}` of `table`'s partitions on storage that no successful run covered."""
+        if not isinstance(table, str) or not table or not isinstance(param, str) or not param:
+            raise InvalidArgumentError(
+                f"for_new_partitions_of= takes an input name and param= a parameter name, got {table!r}, {param!r}."
+            )
+        specs = self._pending()
+        values = partition_values(self._ctx.storage, specs, table, param)
+        latest = HistoryStore(self._ctx.storage).latest_successes(self.name)
+        done = covered_values(specs, [{param: v} for v in values], latest, param) if values else set()
+        new = [v for v in values if v not in done]
+        self._ctx.logger.log(
+            f"Flow '{self.name}': {len(values)} partition(s) of '{table}', {len(new)} new"
+            + (f": {', '.join(new)}" if new else "")
+        )
+        return {param: new} if new else {}
 
     def _default_resume(self, wanted: str | None) -> str | None:
         """`dtflw run --resume`'s run id ("last": this flow's last run) when this flow recorded
@@ -225,17 +297,24 @@ class Flow:
 
     def plan(
         self,
-        lazy: LazyMode = False,
+        lazy: LazyMode | None = None,
         only: Patterns = None,
         tags: Patterns = None,
         from_: Patterns = None,
         to: Patterns = None,
         force: Force = None,
         resume: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Plan:
-        """What `run()` with the same arguments would do, and why, without running anything."""
-        options = RunOptions(1, lazy, only, tags, from_, to, force, resume)
-        return DagRun(self._ctx, self._to_run(options), options, self.name).plan()
+        """What `run()` with the same arguments would do, and why, without running anything
+        (with `params`: per value of the backfill)."""
+        options = RunOptions(1, "auto" if params and lazy is None else (lazy or False), only, tags, from_, to,
+                             force, resume)  # fmt: skip
+        specs = self._to_run(options)
+        if params:
+            specs = expand_flow(specs, backfill_sets(params), len(self._specs))
+        check_templates(specs)
+        return DagRun(self._ctx, specs, options, self.name).plan()
 
     def on(self, event: str, callback: Callable[[FlowEvent], Any]) -> None:
         """Call `callback(event)` on flow_start, notebook_start, notebook_end or flow_end.
@@ -254,7 +333,7 @@ class Flow:
     # ---- reading the flow ------------------------------------------------------------------
     def graph(self) -> LineageGraph:
         """The lineage graph of every declared notebook, coloured by status after a run."""
-        return build_lineage(self._specs, statuses=dict(self._statuses))
+        return build_lineage(self._current_specs, statuses=dict(self._statuses))
 
     def history(self, run_id: str | None = None, as_dataframe: bool = False) -> list[RunRecord] | Any:
         """Run records of this flow (all runs, or one), oldest first; a Spark DataFrame if asked."""
@@ -268,12 +347,12 @@ class Flow:
     def to_job(self, name: str, **options: Any) -> dict[str, Any]:
         """A Databricks Jobs API 2.1 job settings document with one task per declared notebook."""
         options.setdefault("redact", self._ctx.redact_text)  # fetched secrets never reach an export
-        return job_settings(self._specs, name, **options)
+        return job_settings(self._current_specs, name, **options)
 
     def to_bundle_yaml(self, name: str, **options: Any) -> str:
         """The same job as an Asset Bundle `resources.jobs` YAML document."""
         options.setdefault("redact", self._ctx.redact_text)
-        return bundle_yaml(self._specs, name, **options)
+        return bundle_yaml(self._current_specs, name, **options)
 
     def outcome(self, spec: NotebookSpec) -> RunOutcome | None:
         """How the given declared notebook ended, if it ran eagerly in this flow."""

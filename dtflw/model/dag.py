@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from dtflw.errors import FlowDefinitionError
+from dtflw.model.foreach import iteration_key
 from dtflw.model.specs import NotebookSpec
 
 
@@ -68,10 +69,20 @@ def task_keys(specs: Sequence[NotebookSpec]) -> dict[int, str]:
 
 
 def next_task_key(spec: NotebookSpec, used: dict[str, int]) -> str:
-    """The key of `spec` after the notebooks counted in `used` (base key -> times seen; updated)."""
+    """The key of `spec` after the notebooks counted in `used` (base key -> times seen; updated).
+
+    The iterations of a for-each group count once, and each adds its parameters:
+    `ingest__date_2024-01-01`.
+    """
     base = re.sub(r"[^A-Za-z0-9_-]+", "_", spec.project_path.replace("/", "__")).strip("_") or "notebook"
-    used[base] = used.get(base, 0) + 1
-    return base if used[base] == 1 else f"{base}_{used[base]}"
+    marker = f"\x00{spec.group}" if spec.group is not None else None
+    if marker is None or marker not in used:
+        used[base] = used.get(base, 0) + 1
+        if marker is not None:
+            used[marker] = used[base]
+    seen = used[marker] if marker is not None else used[base]
+    root = base if seen == 1 else f"{base}_{seen}"
+    return iteration_key(root, spec.params) if spec.params else root
 
 
 def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
@@ -91,6 +102,7 @@ def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
     for spec in specs:
         ups = set()
         for inp in spec.inputs:
+            ups.update(p for p in inp.producers if p in by_index)
             if inp.producer is not None and inp.producer in by_index:
                 ups.add(inp.producer)
             elif writers.get(inp.path) == spec.index:

@@ -60,6 +60,7 @@ class InputSpec:
     is_optional: bool = False
     producer: int | None = None  # declaration index of the producing notebook, if any
     explicit: bool = False  # path given with file_path=
+    producers: tuple[int, ...] = ()  # every iteration of a for-each producer, when all of them are read
 
     @property
     def widget(self) -> str:
@@ -79,6 +80,7 @@ class OutputSpec:
     path: str
     alias: str
     schema: Schema | None = None
+    family: str = ""  # a for-each iteration's output: the path (folder or glob) of every iteration
 
     @property
     def widget(self) -> str:
@@ -114,6 +116,16 @@ class NotebookSpec:
     retries: int = 0
     retry_backoff_seconds: float = 0.0
     tags: frozenset[str] = frozenset()
+    params: Mapping[str, str] = attrs.field(converter=_frozen_map, factory=dict)  # a for-each iteration's values
+    group: int | None = None  # for-each iterations share it: the index of the group's first iteration
+    concurrency: int = 0  # a for-each group's limit of iterations running at once (0: none)
+
+    @property
+    def label(self) -> str:
+        """How results and plans name it: the path, and a for-each iteration's values."""
+        if not self.params:
+            return self.path
+        return f"{self.path}[{', '.join(f'{k}={v}' for k, v in self.params.items())}]"
 
     def widget_values(self) -> dict[str, str]:
         """What the callee receives: args, `<input>_in` paths and `<output>_out` paths."""

@@ -97,10 +97,10 @@ def decide(
     """
 
     def run(reason: str, fingerprint_: str | None = None) -> Decision:
-        return Decision(spec.index, key, spec.path, PlanAction.RUN, reason, fingerprint_)
+        return Decision(spec.index, key, spec.label, PlanAction.RUN, reason, fingerprint_)
 
     def skip(reason: str, fingerprint_: str | None = None) -> Decision:
-        return Decision(spec.index, key, spec.path, PlanAction.SKIP, reason, fingerprint_)
+        return Decision(spec.index, key, spec.label, PlanAction.SKIP, reason, fingerprint_)
 
     if forced:
         return run("forced")

@@ -27,6 +27,8 @@ def check_sources(ctx: RunContext, dag: Dag, selected: Set[int]) -> None:
         for inp in spec.inputs:
             if inp.is_optional or inp.path in produced or (inp.producer is not None and inp.producer in upstream):
                 continue
+            if inp.producers and set(inp.producers) & upstream:  # a for-each producer's iterations run first
+                continue
             if ctx.storage.is_pattern(inp.path):
                 if upstream or ctx.storage.list(inp.path):
                     continue  # a selected upstream notebook may write files the pattern matches

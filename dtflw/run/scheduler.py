@@ -97,11 +97,11 @@ class DagRun:
     def decision(self, index: int, upstream_runs: bool = False) -> Decision:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         if index not in self.selected:
-            return Decision(index, key, spec.path, PlanAction.NOT_SELECTED, PlanAction.NOT_SELECTED.value)
+            return Decision(index, key, spec.label, PlanAction.NOT_SELECTED, PlanAction.NOT_SELECTED.value)
         if index in self.done_before and outputs_exist(self.ctx, spec):
-            return Decision(index, key, spec.path, PlanAction.SKIP, f"succeeded in run {self.done_before[index]}")
+            return Decision(index, key, spec.label, PlanAction.SKIP, f"succeeded in run {self.done_before[index]}")
         if upstream_runs and self.options.lazy == "auto" and index not in self.forced:
-            return Decision(index, key, spec.path, PlanAction.RUN, "an upstream notebook will run")
+            return Decision(index, key, spec.label, PlanAction.RUN, "an upstream notebook will run")
         return decide(
             spec,
             key,
@@ -131,7 +131,7 @@ class DagRun:
         return FlowRunResult(
             self.run_id,
             tuple(
-                NotebookResult(self.dag.keys[i], self.dag.specs[i].path, RunStatus.SKIPPED, "declare only", index=i)
+                NotebookResult(self.dag.keys[i], self.dag.specs[i].label, RunStatus.SKIPPED, "declare only", index=i)
                 for i in self.dag.order
             ),
         )
@@ -154,7 +154,7 @@ class DagRun:
         not finish are CANCELLED, and `interrupted` is set (Flow.run raises FlowInterrupted).
         """
         check_sources(self.ctx, self.dag, self.selected)
-        self._progress = ProgressTable([self.dag.specs[i].path for i in self.dag.order if i in self.selected])
+        self._progress = ProgressTable([self.dag.specs[i].label for i in self.dag.order if i in self.selected])
         self._emit(FlowEventName.FLOW_START)
         self.ctx.logger.log(
             f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time"
@@ -182,7 +182,7 @@ class DagRun:
         spec = self.dag.specs[index]
         message = self.ctx.redact_text(run_error_reason(error))
         self._record(spec, 1, RunStatus.FAILED, None, time.time(), error=message)
-        return NotebookResult(self.dag.keys[index], spec.path, RunStatus.FAILED, "", 1, 0.0, None, message, index)
+        return NotebookResult(self.dag.keys[index], spec.label, RunStatus.FAILED, "", 1, 0.0, None, message, index)
 
     def _on_interrupt(self, running: list[int]) -> None:
         """First Ctrl-C: say so, and ask the runner to cancel what it can (the local runtime can)."""
@@ -192,7 +192,7 @@ class DagRun:
                 cancel()
             except Exception as error:
                 self.ctx.logger.log(f"Could not cancel the running notebooks: {error}")
-        names = ", ".join(self.dag.specs[i].path for i in running)
+        names = ", ".join(self.dag.specs[i].label for i in running)
         self.ctx.logger.log(
             f"Flow run {self.run_id} interrupted: no new notebook starts"
             + (f"; waiting for {names} (Ctrl-C again to stop waiting)" if running else "")
@@ -213,7 +213,7 @@ class DagRun:
         spec = self.dag.specs[index]
         reason = "run interrupted" + (" while it ran; its outputs stay pending" if index in self._started else "")
         self._record(spec, 0, RunStatus.CANCELLED, None, time.time(), reason=reason)
-        return NotebookResult(self.dag.keys[index], spec.path, RunStatus.CANCELLED, reason, index=index)
+        return NotebookResult(self.dag.keys[index], spec.label, RunStatus.CANCELLED, reason, index=index)
 
     def _finish(self, index: int, result: NotebookResult) -> None:
         self.results[index] = result
@@ -225,16 +225,16 @@ class DagRun:
 
     def _upstream_failed(self, index: int, blocked: Sequence[int]) -> NotebookResult:
         spec = self.dag.specs[index]
-        reason = "upstream failed: " + ", ".join(self.dag.specs[u].path for u in blocked)
+        reason = "upstream failed: " + ", ".join(self.dag.specs[u].label for u in blocked)
         self._record(spec, 0, RunStatus.UPSTREAM_FAILED, None, None, reason=reason)
-        return NotebookResult(self.dag.keys[index], spec.path, RunStatus.UPSTREAM_FAILED, reason, index=index)
+        return NotebookResult(self.dag.keys[index], spec.label, RunStatus.UPSTREAM_FAILED, reason, index=index)
 
     def _run_node(self, index: int) -> NotebookResult:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         started = time.time()
         self._started.add(index)
         self.ctx.logger.log(f"Started: '{spec.abs_path}'")
-        self._emit(FlowEventName.NOTEBOOK_START, spec.path)
+        self._emit(FlowEventName.NOTEBOOK_START, spec.label)
         try:
             decision = self.decision(index)
             if decision.action is PlanAction.SKIP:
@@ -247,7 +247,7 @@ class DagRun:
             attempts = error.attempts if isinstance(error, NotebookRunError) else 1
             self._record(spec, attempts, RunStatus.FAILED, started, time.time(), error=message)
             return NotebookResult(
-                key, spec.path, RunStatus.FAILED, "", attempts, time.time() - started, None, message, index
+                key, spec.label, RunStatus.FAILED, "", attempts, time.time() - started, None, message, index
             )
 
     def _skip(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
@@ -262,7 +262,7 @@ class DagRun:
             spec, 0, RunStatus.SKIPPED, started, time.time(), reason=decision.reason, fingerprint=decision.fingerprint
         )
         return NotebookResult(
-            key, spec.path, RunStatus.SKIPPED, decision.reason, 0, time.time() - started, index=spec.index
+            key, spec.label, RunStatus.SKIPPED, decision.reason, 0, time.time() - started, index=spec.index
         )
 
     def _execute(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
@@ -290,7 +290,7 @@ class DagRun:
         )
         return NotebookResult(
             key,
-            spec.path,
+            spec.label,
             RunStatus.SUCCEEDED,
             decision.reason,
             attempts,
