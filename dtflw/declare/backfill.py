@@ -13,7 +13,7 @@ from typing import Any
 from dtflw.errors import FlowDefinitionError
 from dtflw.model.dag import task_keys
 from dtflw.model.foreach import as_glob, expand, param_sets, placeholders, values_in
-from dtflw.model.specs import NotebookSpec
+from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
 from dtflw.storage.base import Storage
 
 
@@ -54,7 +54,8 @@ def expand_flow(
 def check_templates(specs: Sequence[NotebookSpec]) -> None:
     """A `{name}` path template needs an iteration to fill it: a for-each notebook or a backfill."""
     for spec in specs:
-        for table in (*spec.inputs, *spec.outputs):
+        tables: list[InputSpec | OutputSpec] = [*spec.inputs, *spec.outputs]
+        for table in tables:
             names = [n for n in placeholders(table.path) if n not in spec.params]
             if names:
                 raise FlowDefinitionError(

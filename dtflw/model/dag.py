@@ -100,7 +100,7 @@ def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
             writers[out.path] = spec.index
     upstream: dict[int, frozenset[int]] = {}
     for spec in specs:
-        ups = set()
+        ups: set[int] = set()
         for inp in spec.inputs:
             ups.update(p for p in inp.producers if p in by_index)
             if inp.producer is not None and inp.producer in by_index:
