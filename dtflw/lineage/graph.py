@@ -9,6 +9,7 @@ bottom (`"TB"`), or `"auto"`: top to bottom when left to right would be much wid
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,8 +32,9 @@ from dtflw.lineage.nodes import (
     check_direction,
 )
 from dtflw.model.dag import task_keys
+from dtflw.model.foreach import as_glob, group_root_key
 from dtflw.model.results import FlowRunResult
-from dtflw.model.specs import NotebookSpec
+from dtflw.model.specs import InputSpec, NotebookSpec
 
 __all__ = [
     "DIRECTIONS",
@@ -187,6 +189,7 @@ def build_lineage(
     specs = _check_specs(specs)
     keys = _check_keys(specs, task_keys(specs) if keys is None else keys)
     statuses = _check_statuses(specs, {} if statuses is None else statuses)
+    specs, keys, statuses = _stacked(specs, keys, statuses)
     writers: dict[str, str] = {}  # table path -> alias of its first writer
     readers: dict[str, list[str]] = {}  # table path -> input names, for unwritten tables
     for spec in specs:
@@ -214,6 +217,69 @@ def build_lineage(
         edges.update((Edge(t, notebook), None) for t in reads)
         edges.update((Edge(notebook, table(out.path)), None) for out in spec.outputs)
     return LineageGraph(tuple(nodes.values()), tuple(edges))
+
+
+_STACK_ORDER = ("failed", "upstream_failed", "cancelled", "succeeded", "skipped")
+
+
+def _stacked(
+    specs: list[NotebookSpec], keys: Mapping[int, str], statuses: Mapping[int, str | None]
+) -> tuple[list[NotebookSpec], dict[int, str], dict[int, str | None]]:
+    """The iterations of each for-each group as one notebook ("ingest ×90") reading and writing
+    one table per output (the folder or glob of every iteration), with the worst status."""
+    groups: dict[int, list[NotebookSpec]] = {}
+    for spec in specs:
+        if spec.group is not None:
+            groups.setdefault(spec.group, []).append(spec)
+    if not groups:
+        return specs, dict(keys), dict(statuses)
+    family = {o.path: as_glob(o.family) for s in specs if s.group is not None for o in s.outputs if o.family}
+    out: list[NotebookSpec] = []
+    new_keys, new_statuses = dict(keys), dict(statuses)
+    for spec in specs:
+        members = groups.get(spec.group) if spec.group is not None else None
+        if members is None:
+            out.append(attrs.evolve(spec, inputs=tuple(_retarget(i, family) for i in spec.inputs)))
+            continue
+        if spec is not members[0]:
+            continue
+        inputs = tuple(
+            attrs.evolve(inp, path=_common([m.inputs[n].path for m in members]))
+            if len({m.inputs[n].path for m in members}) > 1 and _family_of(inp.path, family) is None
+            else _retarget(inp, family)
+            for n, inp in enumerate(spec.inputs)
+        )
+        outputs = tuple(attrs.evolve(o, path=family.get(o.path, o.path)) for o in spec.outputs)
+        label = f"{spec.path} ×{len(members)}" if len(members) > 1 else spec.label
+        out.append(attrs.evolve(spec, path=label, inputs=inputs, outputs=outputs))
+        new_keys[spec.index] = group_root_key(keys[spec.index], spec.params)
+        found = {statuses.get(m.index) for m in members} - {None}
+        new_statuses[spec.index] = next((s for s in _STACK_ORDER if s in found), None)
+    return out, new_keys, new_statuses
+
+
+def _family_of(path: str, family: Mapping[str, str]) -> str | None:
+    """The table node of every iteration that `path` (one iteration's output, or a slice of
+    them) belongs to, or None."""
+    if path in family:
+        return family[path]
+    for every in set(family.values()):
+        if path.startswith(every.rstrip("/") + "/") or fnmatch.fnmatchcase(path, every):
+            return every
+    return None
+
+
+def _retarget(inp: InputSpec, family: Mapping[str, str]) -> InputSpec:
+    found = _family_of(inp.path, family)
+    return inp if found is None else attrs.evolve(inp, path=found)
+
+
+def _common(paths: Sequence[str]) -> str:
+    """One path for the per-iteration paths of an input: segments that differ become `*`."""
+    split = [p.split("/") for p in paths]
+    if len({len(s) for s in split}) != 1:
+        return paths[0].rsplit("/", 1)[0] + "/*"
+    return "/".join(parts[0] if len(set(parts)) == 1 else "*" for parts in zip(*split))
 
 
 def statuses_of(result: FlowRunResult) -> dict[int, str]:

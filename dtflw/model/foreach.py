@@ -132,6 +132,12 @@ def iteration_key(base: str, params: ParamSet) -> str:
     return "__".join([base, *parts])
 
 
+def group_root_key(key: str, params: ParamSet) -> str:
+    """The task key of a for-each group: an iteration's key without its parameters."""
+    suffix = iteration_key("", params)
+    return key[: -len(suffix)] if params and key.endswith(suffix) else key
+
+
 def matches(params: ParamSet, other: ParamSet) -> bool:
     """True when `params` agree with `other` on every name they share."""
     return all(other[k] == v for k, v in params.items() if k in other)

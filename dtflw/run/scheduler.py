@@ -168,6 +168,11 @@ class DagRun:
             settle=self._settle,
             finish=self._finish,
             crashed=self._crashed,
+            limits={
+                i: (spec.group, spec.concurrency)
+                for i, spec in self.dag.specs.items()
+                if spec.group is not None and spec.concurrency > 0
+            },
         )
         self.interrupted = not workers.run_all(self._on_interrupt)
         return self._conclude()

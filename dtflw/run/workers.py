@@ -38,6 +38,7 @@ class DagWorkers(Generic[R]):
         settle: Callable[[int], R | None],
         finish: Callable[[int, R], None],
         crashed: Callable[[int, BaseException], R],
+        limits: Mapping[int, tuple[int, int]] | None = None,
     ) -> None:
         self._position = {node: n for n, node in enumerate(nodes)}
         self._waits = {node: len(upstream[node] & self._position.keys()) for node in nodes}
@@ -53,6 +54,8 @@ class DagWorkers(Generic[R]):
         self._closed = False
         self._failure: BaseException | None = None
         self._context = contextvars.copy_context()
+        self._limits = dict(limits or {})  # node -> (group, at most this many of the group at once)
+        self._in_group: dict[int, int] = {}
         with self._lock:
             self._make_ready(node for node, count in self._waits.items() if count == 0)
 
@@ -101,13 +104,16 @@ class DagWorkers(Generic[R]):
     def _work_until_done(self) -> None:
         while True:
             with self._lock:
-                while not self._ready and self._active and not self._stopping:
+                node = self._take()
+                while node is None and self._active and not self._stopping:
                     self._work.wait()
-                if self._stopping or not self._ready:
+                    node = self._take()
+                if self._stopping or node is None:
+                    if node is not None:
+                        self._put_back(node)
                     self._work.notify_all()
                     self._idle.notify_all()
                     return
-                _, node = heapq.heappop(self._ready)
                 self._active.add(node)
             try:
                 result = self._context.copy().run(self._run, node)
@@ -115,12 +121,38 @@ class DagWorkers(Generic[R]):
                 result = self._crashed(node, error)
             with self._lock:
                 self._active.discard(node)
+                if node in self._limits:  # a slot of its group is free again
+                    self._in_group[self._limits[node][0]] -= 1
+                    self._work.notify()
                 if not self._closed:  # after a second Ctrl-C the run is concluded without it
                     self._finish(node, result)
                 released = self._release(node)
                 self._work.notify(max(0, released - 1))  # this worker takes one itself
                 if not self._active and (self._stopping or not self._ready):
                     self._idle.notify_all()
+
+    def _take(self) -> int | None:
+        """The earliest ready node whose for-each group has a free slot (under the lock), or None."""
+        blocked = []
+        found = None
+        while self._ready:
+            item = heapq.heappop(self._ready)
+            limit = self._limits.get(item[1])
+            if limit is None or self._in_group.get(limit[0], 0) < limit[1]:
+                found = item[1]
+                if limit is not None:
+                    self._in_group[limit[0]] = self._in_group.get(limit[0], 0) + 1
+                break
+            blocked.append(item)
+        for item in blocked:
+            heapq.heappush(self._ready, item)
+        return found
+
+    def _put_back(self, node: int) -> None:
+        limit = self._limits.get(node)
+        if limit is not None:
+            self._in_group[limit[0]] -= 1
+        heapq.heappush(self._ready, (self._position[node], node))
 
     def _release(self, node: int) -> int:
         """Children of a finished node that became ready: queued, or settled at once (and their
