@@ -63,7 +63,7 @@ def bundle_yaml(
         None if user is None else _check_user(user),
     )
     for task in doc_job["tasks"]:
-        notebook = task["notebook_task"]
+        notebook = task["for_each_task"]["task"]["notebook_task"] if "for_each_task" in task else task["notebook_task"]
         notebook["notebook_path"] = mapper(notebook["notebook_path"])
     doc: dict[str, Any] = {}
     if include_bundle:

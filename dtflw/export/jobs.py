@@ -13,6 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError
+from dtflw.export.foreach import (
+    for_each_concurrency,
+    for_each_inputs,
+    group_key,
+    iteration_values,
+    job_parameter_refs,
+    when_fields,
+)
 from dtflw.model.dag import Dag, build_dag
 from dtflw.model.specs import NotebookSpec
 from dtflw.redaction import REDACTED, is_secret_name, looks_secret_value
@@ -37,6 +45,10 @@ def job_settings(
     email_on_failure: Sequence[str] = (),
     notebook_path_prefix: str = "",
     redact: Callable[[str], str] | None = None,
+    schedule: str | None = None,
+    timezone: str = "UTC",
+    trigger: Mapping[str, Any] | None = None,
+    job_parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A Jobs API 2.1 job settings document (`jobs/create` body) with one task per notebook.
 
@@ -60,6 +72,14 @@ def job_settings(
     a SAS token...), whatever its name; and with `redact` (the flow's `redact_text`, which knows
     the secret values fetched through the runtime's dbutils) every value is passed through it, so
     a fetched secret handed over under an innocent name is exported as "[REDACTED]" too.
+
+    For-each notebooks: the iterations of a group become one `for_each_task` (its `inputs` the
+    JSON list of parameter sets, `concurrency` the group's limit, at most 100), whose nested
+    notebook task passes `{{input.<name>}}` for the parameters and in partitioned or templated
+    paths. When: `schedule` (a Quartz cron expression, with `timezone`) or `trigger`
+    (`{"file_arrival": {"url": ...}}`, `{"table_update": {"table_names": [...]}}` or
+    `{"periodic": {...}}`). `job_parameters` (merged into `parameters`): a notebook argument of
+    the same name is passed `{{job.parameters.<name>}}`, so each job run can set it.
     """
     _check_specs(specs)
     check_text("Job name", name)
@@ -69,11 +89,27 @@ def job_settings(
     doc: dict[str, Any] = {"name": name, "max_concurrent_runs": _check_concurrency(max_concurrent_runs)}
     if tags:
         doc["tags"] = _check_tags(tags)
-    if parameters:
-        doc["parameters"] = _job_parameters(parameters, redact)
+    doc.update(when_fields(schedule, timezone, trigger))
+    all_parameters = {**(parameters or {}), **(job_parameters or {})}
+    if parameters is not None or job_parameters is not None:
+        if not isinstance(parameters or {}, Mapping) or not isinstance(job_parameters or {}, Mapping):
+            raise InvalidArgumentError("parameters and job_parameters must be dicts of str to str.")
+    if all_parameters:
+        doc["parameters"] = _job_parameters(all_parameters, redact)
     if cluster is not None:
         doc["job_clusters"] = [{"job_cluster_key": job_cluster_key, "new_cluster": _plain(cluster, "cluster")}]
-    doc["tasks"] = [_task(dag, index, compute, prefix, redact) for index in dag.order]
+    names = list(job_parameters or {})
+    groups: dict[int, list[NotebookSpec]] = {}
+    for index in dag.order:
+        spec = dag.specs[index]
+        if spec.group is not None:
+            groups.setdefault(spec.group, []).append(spec)
+    firsts = {members[0].index for members in groups.values()}
+    doc["tasks"] = [
+        _task(dag, index, compute, prefix, redact, names, groups)
+        for index in dag.order
+        if dag.specs[index].group is None or index in firsts
+    ]
     emails = _check_emails(email_on_failure)
     if emails:
         doc["email_notifications"] = {"on_failure": emails}
@@ -81,26 +117,51 @@ def job_settings(
 
 
 def _task(
-    dag: Dag, index: int, compute: Mapping[str, str], prefix: str, redact: Callable[[str], str] | None
+    dag: Dag,
+    index: int,
+    compute: Mapping[str, str],
+    prefix: str,
+    redact: Callable[[str], str] | None,
+    job_parameter_names: Sequence[str] = (),
+    groups: Mapping[int, Sequence[NotebookSpec]] | None = None,
 ) -> dict[str, Any]:
-    """One notebook task: key, dependencies, compute, notebook and retry/timeout settings."""
+    """One notebook task (key, dependencies, compute, notebook, retries, timeout), or for a
+    for-each group one `for_each_task` holding that notebook task."""
     spec = dag.specs[index]
-    task: dict[str, Any] = {"task_key": _check_task_key(dag.keys[index], spec)}
-    ups = sorted(dag.upstream[index])
+    members = (groups or {}).get(spec.group, [spec]) if spec.group is not None else [spec]
+
+    def key_of(i: int) -> str:
+        other = dag.specs[i]
+        return group_key(other, dag.keys[i]) if other.group is not None else dag.keys[i]
+
+    key = key_of(index)
+    task: dict[str, Any] = {"task_key": _check_task_key(key, spec)}
+    ups = sorted({key_of(up) for m in members for up in dag.upstream[m.index]} - {key})
     if ups:
-        task["depends_on"] = [{"task_key": dag.keys[up]} for up in ups]
+        task["depends_on"] = [{"task_key": up} for up in ups]
         task["run_if"] = "ALL_SUCCESS"
-    task.update(compute)
-    task["notebook_task"] = _notebook_task(spec, prefix, redact)
-    task["max_retries"] = spec.retries
+    inner: dict[str, Any] = task if spec.group is None else {"task_key": _check_task_key(key + "_iteration", spec)}
+    inner.update(compute)
+    values = spec.widget_values() if spec.group is None else iteration_values(spec, spec.widget_values())
+    values = job_parameter_refs(values, list(spec.args), job_parameter_names)
+    inner["notebook_task"] = _notebook_task(spec, prefix, redact, values)
+    inner["max_retries"] = spec.retries
     if spec.retries:
-        task["min_retry_interval_millis"] = int(spec.retry_backoff_seconds * 1000)
-        task["retry_on_timeout"] = True
-    task["timeout_seconds"] = spec.timeout
+        inner["min_retry_interval_millis"] = int(spec.retry_backoff_seconds * 1000)
+        inner["retry_on_timeout"] = True
+    inner["timeout_seconds"] = spec.timeout
+    if spec.group is not None:
+        task["for_each_task"] = {
+            "inputs": for_each_inputs(members),
+            "concurrency": for_each_concurrency(spec),
+            "task": inner,
+        }
     return task
 
 
-def _notebook_task(spec: NotebookSpec, prefix: str, redact: Callable[[str], str] | None) -> dict[str, Any]:
+def _notebook_task(
+    spec: NotebookSpec, prefix: str, redact: Callable[[str], str] | None, values: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The notebook to run (absolute workspace path) and its widget values."""
     if not spec.abs_path.startswith("/"):
         raise FlowDefinitionError(
@@ -108,9 +169,10 @@ def _notebook_task(spec: NotebookSpec, prefix: str, redact: Callable[[str], str]
         )
     path = spec.abs_path if not prefix or spec.abs_path.startswith(prefix + "/") else prefix + spec.abs_path
     task: dict[str, Any] = {"notebook_path": path, "source": "WORKSPACE"}
-    values = _redact(spec.widget_values(), set(spec.args), f"notebook '{spec.path}'", redact)
-    if values:
-        task["base_parameters"] = values
+    given = spec.widget_values() if values is None else values
+    safe = _redact(given, set(spec.args), f"notebook '{spec.path}'", redact)
+    if safe:
+        task["base_parameters"] = safe
     return task
 
 

@@ -259,7 +259,7 @@ def _slice(producer: NotebookSpec, slot: int, shared: ParamSet) -> str:
     (`.../Orders/date=X`) when they lead the partitioning, else a glob; every iteration when none."""
     family = producer.outputs[slot].family
     if placeholders(family):
-        return as_glob(_PLACEHOLDER.sub(lambda m: shared.get(m.group(1), "{" + m.group(1) + "}"), family))
+        return _PLACEHOLDER.sub(lambda m: shared.get(m.group(1), "*"), family)
     parts = [f"{k}={shared[k]}" if k in shared else f"{k}=*" for k in producer.params]
     while parts and parts[-1].endswith("=*"):
         parts.pop()
@@ -281,14 +281,15 @@ def _iteration_input(
     where: str,
 ) -> InputSpec:
     if placeholders(inp.path):
-        return attrs.evolve(inp, path=fill(inp.path, params, where))
+        return attrs.evolve(inp, path=fill(inp.path, params, where), template=inp.path)
     if inp.producer is None:
         return inp
     if producer_of is not None:
         found = producer_of.get((inp.producer, tuple(sorted(given.items()))))
         if found is not None:
             slot = _output_slot(known[inp.producer], inp.path)
-            return attrs.evolve(inp, path=known[found].outputs[slot].path, producer=found)
+            output = known[found].outputs[slot]
+            return attrs.evolve(inp, path=output.path, producer=found, template=output_template(known[found], slot))
     producer = known.get(inp.producer)
     if producer is None or producer.group is None:
         return inp
@@ -301,10 +302,19 @@ def _iteration_input(
             f"iteration for {', '.join(f'{k}={v}' for k, v in shared.items())}."
         )
     if len(members) == 1 and len(shared) == len(producer.params):
-        return attrs.evolve(inp, path=members[0].outputs[slot].path, producer=members[0].index)
-    return attrs.evolve(
-        inp, path=_slice(producer, slot, shared), producer=None, producers=tuple(m.index for m in members)
-    )
+        template = output_template(members[0], slot)
+        return attrs.evolve(inp, path=members[0].outputs[slot].path, producer=members[0].index, template=template)
+    every = tuple(m.index for m in members)
+    template = _slice(producer, slot, {k: "{" + k + "}" for k in shared}) if shared else ""
+    return attrs.evolve(inp, path=_slice(producer, slot, shared), producer=None, producers=every, template=template)
+
+
+def output_template(spec: NotebookSpec, slot: int) -> str:
+    """A for-each iteration's output path with `{name}` placeholders for its parameters."""
+    family = spec.outputs[slot].family
+    if not family or placeholders(family):
+        return family
+    return partition_path(family, {k: "{" + k + "}" for k in spec.params})
 
 
 def _output_slot(producer: NotebookSpec, path: str) -> int:

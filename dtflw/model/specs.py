@@ -61,6 +61,7 @@ class InputSpec:
     producer: int | None = None  # declaration index of the producing notebook, if any
     explicit: bool = False  # path given with file_path=
     producers: tuple[int, ...] = ()  # every iteration of a for-each producer, when all of them are read
+    template: str = ""  # a for-each iteration's input: the path with `{name}` placeholders it was filled from
 
     @property
     def widget(self) -> str:
