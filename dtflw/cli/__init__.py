@@ -101,9 +101,33 @@ def _declared(args: argparse.Namespace, runtime: LocalRuntime | None = None) -> 
     return flows
 
 
+def _backfill_params(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    """`--backfill date=2024-01-01..2024-01-31 [--step 1d]` as `flow.run(params=...)` takes it."""
+    from dtflw.errors import FlowDefinitionError
+    from dtflw.model.foreach import parse_backfill
+
+    if not getattr(args, "backfill", None):
+        return None
+    params: dict[str, list[str]] = {}
+    for text in args.backfill:
+        try:
+            found = parse_backfill(text, args.step)
+        except FlowDefinitionError as error:
+            raise InvalidArgumentError(f"--backfill {text!r}: {error}") from None
+        if params.keys() & found.keys():
+            raise InvalidArgumentError(f"--backfill names {', '.join(found)} twice.")
+        params.update(found)
+    return params
+
+
 def plan_command(args: argparse.Namespace) -> int:
     lazy: LazyMode = {"false": False, "true": True}.get(args.lazy, "auto")
-    for flow in _declared(args):
+    from dtflw.declare.mode import run_defaults
+
+    params = _backfill_params(args)
+    with run_defaults(params=params):
+        flows = _declared(args)
+    for flow in flows:
         print(f"Flow {flow.name}:")
         print(flow.plan(lazy=lazy, only=args.only, tags=args.tags, from_=args.from_, to=args.to, force=args.force))
     return 0
@@ -204,6 +228,7 @@ def run_command(args: argparse.Namespace) -> int:
     from dtflw.local.summary import failure_summary
 
     check_notebook_file("notebook", args.notebook)
+    params = _backfill_params(args)  # a bad --backfill is a usage error, before anything runs
     runtime = _runtime(args, progress=not args.quiet)
     if args.report:
         prepare_report_folder(args.report)
@@ -219,7 +244,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         lazy = {"false": False, "true": True, "auto": "auto", None: None}[args.lazy]
         selection = {"only": args.only, "tags": args.tags, "from_": args.from_, "to": args.to, "force": args.force}
-        with collecting_flows() as flows, run_defaults(resume=args.resume, lazy=lazy, **selection):
+        with collecting_flows() as flows, run_defaults(resume=args.resume, lazy=lazy, params=params, **selection):
             exit_value = runtime.run_notebook(args.notebook, _params(args), timeout_seconds=args.timeout)
     except DtflwError as error:
         run_error = error

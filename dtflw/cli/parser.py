@@ -83,6 +83,14 @@ def _selection_options(cmd: argparse.ArgumentParser, lazy_default: str | None) -
     cmd.add_argument("--from", dest="from_", action="append", metavar="NB", help="these notebooks and downstream")
     cmd.add_argument("--to", action="append", metavar="NB", help="these notebooks and upstream")
     cmd.add_argument("--force", action="append", metavar="NB", help="run these notebooks whatever --lazy says")
+    cmd.add_argument(
+        "--backfill",
+        action="append",
+        metavar="NAME=START..END",
+        help="run the flow once per value: dates from START to END (every --step), or NAME=V1,V2,...; "
+        "repeat for a grid (flow.run(params=...); values already up to date are skipped)",
+    )
+    cmd.add_argument("--step", default="1d", help="date step of --backfill: Nd, Nw or Nmo (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:

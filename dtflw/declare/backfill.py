@@ -88,7 +88,7 @@ def covered_values(
     specs: Sequence[NotebookSpec], sets: Sequence[Mapping[str, str]], latest: Mapping[str, Any], param: str
 ) -> set[str]:
     """Values whose iterations of every notebook have a recorded success (`latest`: key -> record)."""
-    expanded = expand_flow(specs, sets, 0)
+    expanded = expand_flow(specs, sets, max(s.index for s in specs) + 1)
     keys = task_keys(expanded)
     missing: set[str] = set()
     for spec in expanded:

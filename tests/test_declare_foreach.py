@@ -1,0 +1,298 @@
+"""For-each notebooks, backfills and the partition sensor, on FakeDbutils (no Spark)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dtflw import Logger, init_flow
+from dtflw.cli import main as cli_main
+from dtflw.errors import FlowDefinitionError, FlowRunError, InvalidArgumentError
+from dtflw.model.foreach import date_range, param_sets, parse_backfill, values_in
+from dtflw.storage.local import LocalStorage
+from dtflw.testing import FakeDbutils, writes_outputs
+
+DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
+
+
+class Calls:
+    """Registered handlers that stub outputs and remember each call's arguments."""
+
+    def __init__(self, dbutils: FakeDbutils, *names: str) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self.fail: set[tuple[str, str]] = set()  # (notebook, date) pairs that raise
+        self._lock = threading.Lock()
+        for name in names:
+            dbutils.notebook.register(name, self._handler(name))
+
+    def _handler(self, name: str) -> Any:
+        stub = writes_outputs()
+
+        def handler(args: dict[str, str]) -> Any:
+            with self._lock:
+                self.calls.append((name, dict(args)))
+            if (name, args.get("date", "")) in self.fail:
+                raise RuntimeError(f"{name} failed for {args.get('date')}")
+            return stub(args)
+
+        return handler
+
+    def of(self, name: str) -> list[dict[str, str]]:
+        return [args for n, args in self.calls if n == name]
+
+
+@pytest.fixture
+def dbutils(tmp_path: Path) -> FakeDbutils:
+    return FakeDbutils(fs_root=tmp_path / "dbfs")
+
+
+def new_flow(tmp_path: Path, dbutils: FakeDbutils) -> Any:
+    return init_flow(LocalStorage(tmp_path / "t"), dbutils=dbutils, logger=Logger("silent"), name="daily")
+
+
+# ---- parameter sets, dates, backfill text -------------------------------------------------------
+
+
+def test_param_sets_grid_list_and_errors() -> None:
+    grid = param_sets((), {"date": [dt.date(2024, 1, 1), "2024-01-02"], "country": ["DE", "FR"]}, "nb")
+    assert grid == [
+        {"date": "2024-01-01", "country": "DE"},
+        {"date": "2024-01-01", "country": "FR"},
+        {"date": "2024-01-02", "country": "DE"},
+        {"date": "2024-01-02", "country": "FR"},
+    ]
+    assert param_sets(({"n": 1}, {"n": 2}), {}, "nb") == [{"n": "1"}, {"n": "2"}]
+    for sets, grid_, message in [
+        ((), {"date": []}, "has no values"),
+        ((), {"date": "2024-01-01"}, "takes a list of values"),
+        ((), {"date": ["a/b"]}, "cannot name a partition"),
+        ((), {"date": [".."]}, "cannot name a partition"),
+        ((), {"bad name": ["x"]}, "is invalid"),
+        (({"a": "1"}, {"b": "2"}), {}, "must name the same parameters"),
+        (({"a": "1"}, {"a": "1"}), {}, "is given twice"),
+        (({"a": "1"},), {"b": ["2"]}, "not both"),
+        ((), {"d": [None]}, "non-empty strings"),
+    ]:
+        with pytest.raises(FlowDefinitionError, match=message):
+            param_sets(sets, grid_, "nb")
+
+
+def test_date_range_and_backfill_text() -> None:
+    assert date_range("2024-01-30", "2024-02-02") == ["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"]
+    assert date_range("2024-01-01", "2024-01-20", "1w") == ["2024-01-01", "2024-01-08", "2024-01-15"]
+    assert date_range("2024-01-31", "2024-04-30", "1mo") == ["2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30"]
+    assert parse_backfill("date=2024-01-01..2024-01-03") == {"date": DAYS}
+    assert parse_backfill("country=DE, FR") == {"country": ["DE", "FR"]}
+    for bad in ("date", "=x", "date=2024-01-05..2024-01-01", "date=2024-13-01..2024-12-31"):
+        with pytest.raises(FlowDefinitionError):
+            parse_backfill(bad)
+    with pytest.raises(FlowDefinitionError, match="step must look like"):
+        date_range("2024-01-01", "2024-01-02", "1y")
+    assert values_in("/r/orders_{date}.csv", "date", "/r/orders_2024-01-01.csv") == "2024-01-01"
+    assert values_in("/r/date={date}", "date", "/r/other") is None
+
+
+# ---- for-each notebooks -------------------------------------------------------------------------
+
+
+def test_for_each_iterations_paths_and_inputs(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    calls = Calls(dbutils, "ingest", "clean", "report")
+    for country in ("DE", "FR"):
+        for day in DAYS[:2]:
+            (tmp_path / "t" / "raw" / country).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "t" / "raw" / country / f"{day}.csv").write_text("id\n1\n")
+    flow = new_flow(tmp_path, dbutils)
+    flow.notebook("ingest").args({"date": "ignored", "env": "dev"}).for_each(date=DAYS[:2], country=["DE", "FR"]).input(
+        "Raw", file_path="raw/{country}/{date}.csv"
+    ).output("Orders").add()
+    flow.notebook("clean").for_each(date=DAYS[:2]).input("Orders").output("Clean", file_path="clean/{date}").add()
+    flow.notebook("report").input("Clean").add()
+    result = flow.run(max_workers=4)
+    assert len(result) == 7 and result.ok
+    base = str(tmp_path / "t")
+    ingest = {(a["date"], a["country"]): a for a in calls.of("ingest")}
+    assert ingest[("2024-01-02", "FR")] == {
+        "date": "2024-01-02",
+        "country": "FR",
+        "env": "dev",
+        "Raw_in": f"{base}/raw/FR/2024-01-02.csv",
+        "Orders_out": f"{base}/project/ingest/Orders.parquet/date=2024-01-02/country=FR",
+    }
+    clean = {a["date"]: a for a in calls.of("clean")}
+    assert clean["2024-01-01"]["Orders_in"] == f"{base}/project/ingest/Orders.parquet/date=2024-01-01"  # both countries
+    assert clean["2024-01-01"]["Clean_out"] == f"{base}/clean/2024-01-01"
+    assert calls.of("report") == [{"Clean_in": f"{base}/clean/*"}]
+    order = [n for n, _ in calls.calls]
+    assert order.index("report") == 6 and max(i for i, n in enumerate(order) if n == "ingest") < 4
+    labels = [r.notebook for r in result]
+    assert "ingest[date=2024-01-01, country=DE]" in labels and "clean[date=2024-01-02]" in labels
+    assert result["clean[date=2024-01-02]"].status.value == "succeeded"
+
+
+def test_for_each_concurrency_limit(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    running, peak, lock = [0], [0], threading.Lock()
+    stub = writes_outputs()
+
+    def slow(args: dict[str, str]) -> Any:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.03)
+        with lock:
+            running[0] -= 1
+        return stub(args)
+
+    dbutils.notebook.register("ingest", slow)
+    flow = new_flow(tmp_path, dbutils)
+    flow.notebook("ingest").for_each(n=list(range(10)), concurrency=2).output("T").add()
+    assert flow.run(max_workers=8).ok
+    assert peak[0] == 2
+
+
+def test_for_each_is_declared_with_add(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    flow = new_flow(tmp_path, dbutils)
+    with pytest.raises(FlowDefinitionError, match="declared with .add"):
+        flow.notebook("ingest").for_each(date=DAYS).run()
+    with pytest.raises(FlowDefinitionError, match="concurrency must be an int"):
+        flow.notebook("ingest").for_each(date=DAYS, concurrency=-1)
+    flow.notebook("x").output("T", file_path="t/{date}").add()
+    with pytest.raises(FlowDefinitionError, match=r"has \{date\}, which nothing sets"):
+        flow.run()
+
+
+def test_iterations_are_lazy_retried_and_resumed_one_by_one(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    calls = Calls(dbutils, "ingest")
+    calls.fail.add(("ingest", "2024-01-02"))
+    with pytest.raises(FlowRunError) as caught:
+        flow = new_flow(tmp_path, dbutils)
+        flow.notebook("ingest").for_each(date=DAYS).output("Orders").add()
+        flow.run()
+    statuses = {r.notebook: r.status.value for r in caught.value.result}
+    assert statuses["ingest[date=2024-01-02]"] == "failed" and statuses["ingest[date=2024-01-03]"] == "succeeded"
+    calls.fail.clear()
+    calls.calls.clear()
+    again = new_flow(tmp_path, dbutils)
+    again.notebook("ingest").for_each(date=DAYS).output("Orders").add()
+    assert again.run(resume="last").ok
+    assert [a["date"] for a in calls.of("ingest")] == ["2024-01-02"]
+    calls.calls.clear()
+    third = new_flow(tmp_path, dbutils)
+    third.notebook("ingest").for_each(date=[*DAYS, "2024-01-04"]).output("Orders").add()
+    assert third.run(lazy="auto").ok
+    assert [a["date"] for a in calls.of("ingest")] == ["2024-01-04"]
+
+
+# ---- backfills ----------------------------------------------------------------------------------
+
+
+def declare_daily(flow: Any) -> None:
+    flow.notebook("ingest").args({"date": "2024-01-01"}).input("Raw", file_path="raw/date={date}/orders.csv").output(
+        "Orders"
+    ).add()
+    flow.notebook("clean").input("Orders").output("Clean").add()
+    flow.notebook("report").input("Clean").add()
+
+
+def land(tmp_path: Path, *days: str) -> None:
+    for day in days:
+        file = tmp_path / "t" / "raw" / f"date={day}" / "orders.csv"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text("id\n1\n")
+
+
+def test_backfill_runs_each_value_and_skips_what_is_up_to_date(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    calls = Calls(dbutils, "ingest", "clean", "report")
+    land(tmp_path, *DAYS)
+    flow = new_flow(tmp_path, dbutils)
+    declare_daily(flow)
+    plan = flow.plan(params={"date": DAYS})
+    assert len(plan) == 9 and len(plan.to_run) == 9
+    result = flow.run(params={"date": date_range("2024-01-01", "2024-01-03")})
+    assert result.ok and len(result) == 9
+    base = str(tmp_path / "t")
+    clean = {a["date"]: a for a in calls.of("clean")}
+    assert clean["2024-01-02"] == {
+        "date": "2024-01-02",
+        "Orders_in": f"{base}/project/ingest/Orders.parquet/date=2024-01-02",
+        "Clean_out": f"{base}/project/clean/Clean.parquet/date=2024-01-02",
+    }
+    assert {a["Raw_in"] for a in calls.of("ingest")} == {f"{base}/raw/date={d}/orders.csv" for d in DAYS}
+
+    land(tmp_path, "2024-01-04")
+    calls.calls.clear()
+    again = new_flow(tmp_path, dbutils)
+    declare_daily(again)
+    plan = again.plan(params={"date": [*DAYS, "2024-01-04"]})
+    assert {d.notebook for d in plan.to_run} == {
+        "ingest[date=2024-01-04]",
+        "clean[date=2024-01-04]",
+        "report[date=2024-01-04]",
+    }
+    again.run(params={"date": [*DAYS, "2024-01-04"]})
+    assert sorted({a["date"] for _, a in calls.calls}) == ["2024-01-04"]
+
+
+def test_partition_sensor_runs_only_new_values_in_order(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    calls = Calls(dbutils, "ingest", "clean", "report")
+    land(tmp_path, "2024-01-02", "2024-01-01")
+    flow = new_flow(tmp_path, dbutils)
+    declare_daily(flow)
+    assert flow.run(for_new_partitions_of="Raw", param="date", max_workers=1).ok
+    assert [a["date"] for n, a in calls.calls if n == "ingest"] == ["2024-01-01", "2024-01-02"]
+
+    calls.calls.clear()
+    nothing = new_flow(tmp_path, dbutils)
+    declare_daily(nothing)
+    assert len(nothing.run(for_new_partitions_of="Raw", param="date")) == 0 and calls.calls == []
+
+    land(tmp_path, "2024-01-03")
+    sensor = new_flow(tmp_path, dbutils)
+    declare_daily(sensor)
+    sensor.run(for_new_partitions_of="Raw", param="date")
+    assert sorted({a["date"] for _, a in calls.calls}) == ["2024-01-03"]
+
+    bad = new_flow(tmp_path, dbutils)
+    declare_daily(bad)
+    with pytest.raises(FlowDefinitionError, match="no notebook declares an input named 'Missing'"):
+        bad.run(for_new_partitions_of="Missing", param="date")
+    with pytest.raises(FlowDefinitionError, match=r"must hold the placeholder \{day\}"):
+        bad.run(for_new_partitions_of="Raw", param="day")
+    with pytest.raises(InvalidArgumentError, match="pass both"):
+        bad.run(param="date")
+
+
+def test_lineage_draws_a_group_as_one_node(tmp_path: Path, dbutils: FakeDbutils) -> None:
+    Calls(dbutils, "ingest", "clean", "report")
+    flow = new_flow(tmp_path, dbutils)
+    flow.notebook("ingest").for_each(date=DAYS).output("Orders").add()
+    flow.notebook("report").input("Orders").add()
+    flow.run()
+    graph = flow.graph()
+    labels = sorted(n.label for n in graph.notebooks)
+    assert labels == ["ingest ×3", "report"]
+    assert [n.status for n in graph.notebooks] == ["succeeded", "succeeded"]
+    assert len(graph.tables) == 1 and graph.tables[0].path.endswith("/Orders.parquet")
+
+
+def test_cli_backfill_plan_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    driver = tmp_path / "proj" / "driver.py"
+    driver.parent.mkdir()
+    driver.write_text(
+        "# Databricks notebook source\n"
+        "from dtflw import init_flow\nfrom dtflw.storage.dbfs import init_storage\n"
+        "flow = init_flow(init_storage(), name='d')\n"
+        "flow.notebook('ingest').output('Orders').add()\n"
+        "flow.run()\n"
+    )
+    dbfs = ["--dbfs-root", str(tmp_path / "dbfs")]
+    assert cli_main(["plan", str(driver), "--backfill", "date=2024-01-01..2024-01-03", "--step", "2d", *dbfs]) == 0
+    out = capsys.readouterr().out
+    assert "ingest[date=2024-01-01]" in out and "ingest[date=2024-01-03]" in out and "2024-01-02" not in out
+    assert cli_main(["run", str(driver), "--backfill", "date=2024-01-05..2024-01-01", *dbfs, "--report", ""]) == 2
+    err = capsys.readouterr().err
+    assert "--backfill 'date=2024-01-05..2024-01-01'" in err and "before start" in err and "Traceback" not in err
