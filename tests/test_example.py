@@ -92,3 +92,30 @@ def test_sales_dag_runs_gold_in_parallel_and_noop_rerun_skips_everything(spark_s
         "gold/top_customers",
         "report",
     ]
+
+
+def march_revenue(through: str) -> float:
+    rows = [r for p in (EXAMPLE.parent / "data").glob("orders_*.csv") for r in csv.DictReader(p.open())]
+    return round(
+        sum(int(r["quantity"]) * float(r["unit_price"]) for r in rows if "2023-03-01" <= r["order_date"] <= through), 2
+    )
+
+
+@pytest.mark.spark
+def test_daily_example_backfills_the_month_then_runs_only_the_new_day(spark_session, tmp_path):
+    daily = EXAMPLE.with_name("daily.py")
+    first = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    summary = first.run_notebook(daily)
+    assert summary.startswith("ran 9 day(s): 2023-03-01, ") and summary.endswith(
+        f"revenue {march_revenue('2023-03-25'):.2f} over 9 days"
+    )
+    assert len([r for r in first.records if r.workspace_path.endswith("/ingest_day")]) == 9
+
+    later = LocalRuntime(dbfs_root=tmp_path / "dbfs", progress=False)
+    summary = later.run_notebook(daily, {"through": "2023-03-31"})  # one more day has landed
+    assert summary == f"ran 1 day(s): 2023-03-26; revenue {march_revenue('2023-03-31'):.2f} over 10 days"
+    assert sorted(r.workspace_path.rsplit("/sales/", 1)[1] for r in later.records) == [
+        "daily",
+        "daily/ingest_day",
+        "daily/revenue_day",
+    ]
