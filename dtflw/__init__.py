@@ -28,6 +28,7 @@ from dtflw.errors import (
 )
 from dtflw.lineage.graph import LineageGraph
 from dtflw.logger import DefaultLogger, Logger, LoggerBase
+from dtflw.model.foreach import date_range
 from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
 from dtflw.model.status import PlanAction, RunStatus
@@ -44,6 +45,7 @@ __version__ = "0.7.0"
 __all__ = [
     "__version__",
     "init_flow",
+    "date_range",
     "init_args",
     "init_inputs",
     "init_outputs",

@@ -35,6 +35,7 @@ from dtflw.model.dag import task_keys
 from dtflw.model.foreach import as_glob, group_root_key
 from dtflw.model.results import FlowRunResult
 from dtflw.model.specs import InputSpec, NotebookSpec
+from dtflw.model.status import RunStatus
 
 __all__ = [
     "DIRECTIONS",
@@ -219,7 +220,10 @@ def build_lineage(
     return LineageGraph(tuple(nodes.values()), tuple(edges))
 
 
-_STACK_ORDER = ("failed", "upstream_failed", "cancelled", "succeeded", "skipped")
+_STACK_ORDER = tuple(
+    s.value
+    for s in (RunStatus.FAILED, RunStatus.UPSTREAM_FAILED, RunStatus.CANCELLED, RunStatus.SUCCEEDED, RunStatus.SKIPPED)
+)  # a stacked node shows the first status any of its iterations has
 
 
 def _stacked(

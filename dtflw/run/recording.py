@@ -37,6 +37,7 @@ def make_record(
     error: str | None = None,
     reason: str = "",
     fingerprint: str | None = None,
+    known_versions: Mapping[str, str | None] | None = None,
 ) -> RunRecord:
     """A record with redacted args and exit value.
 
@@ -44,6 +45,11 @@ def make_record(
     (`lazy="auto"` compares them next time); a plain `lazy=True` skip or a failure has none.
     """
     storage = ctx.storage
+    known = known_versions or {}
+
+    def version(path: str) -> str | None:  # `known_versions`: read moments ago for this notebook
+        return known[path] if path in known else storage.version(path)
+
     with_versions = status is RunStatus.SUCCEEDED or (status is RunStatus.SKIPPED and fingerprint is not None)
     return RunRecord(
         run_id=run_id,
@@ -54,12 +60,9 @@ def make_record(
         status=status,
         args=ctx.redact(spec.args),
         inputs=tuple(
-            TableVersion(i.name, i.path, storage.version(i.path) if with_versions and i.path else None)
-            for i in spec.inputs
+            TableVersion(i.name, i.path, version(i.path) if with_versions and i.path else None) for i in spec.inputs
         ),
-        outputs=tuple(
-            TableVersion(o.alias, o.path, storage.version(o.path) if with_versions else None) for o in spec.outputs
-        ),
+        outputs=tuple(TableVersion(o.alias, o.path, version(o.path) if with_versions else None) for o in spec.outputs),
         started=started,
         ended=ended,
         exit_value=ctx.redact_text(exit_value) if exit_value else exit_value,

@@ -68,6 +68,7 @@ class DagRun:
         self._started: set[int] = set()
         self._lock = threading.Lock()
         self._progress: ProgressTable | None = None
+        self._versions: dict[int, dict[str, str | None]] = {}  # table versions read while deciding, by notebook
 
     # ---- selection ---------------------------------------------------------------------------
     def _forced(self) -> set[int]:
@@ -113,7 +114,10 @@ class DagRun:
         )
 
     def _fingerprint(self, spec: NotebookSpec) -> tuple[str, dict[str, str | None]]:
-        return spec_fingerprint(self.ctx, spec)
+        found, versions = spec_fingerprint(self.ctx, spec)
+        known = self._versions.setdefault(spec.index, {})  # the record reuses them: inputs do not change meanwhile
+        known.update({i.path: versions[i.name] for i in spec.inputs if i.path})
+        return found, versions
 
     def plan(self) -> Plan:
         """Every decision without running anything (downstream of a run predicted to run)."""
@@ -258,9 +262,10 @@ class DagRun:
     def _skip(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
         # Columns were checked when these very output versions were written: no need to read them.
         last_outputs = (self.latest.get(key) or {}).get("outputs", [])
-        unchanged = bool(last_outputs) and all(
-            self.ctx.storage.version(o["path"]) == o.get("version") for o in last_outputs
-        )
+        known = self._versions.setdefault(spec.index, {})
+        for o in last_outputs if self.options.lazy == "auto" else ():
+            known[o["path"]] = self.ctx.storage.version(o["path"])
+        unchanged = bool(last_outputs) and all(known.get(o["path"]) == o.get("version") for o in last_outputs)
         if not (self.options.lazy == "auto" and unchanged):
             validate_outputs(self.ctx, spec, strict=False, known_present=True)
         self._record(
@@ -318,13 +323,19 @@ class DagRun:
         fingerprint: str | None = None,
     ) -> None:
         key = self.dag.keys[spec.index]
+        known = self._versions.pop(spec.index, None) if status is RunStatus.SKIPPED else self._inputs_known(spec)
         record = make_record(
             self.ctx, self.run_id, self.flow_name, key, spec, attempt, status, started, ended,
-            exit_value, error, reason, fingerprint,
+            exit_value, error, reason, fingerprint, known,
         )  # fmt: skip
         self.history.append(record)
         with self._lock:
             self.records.append(record)
+
+    def _inputs_known(self, spec: NotebookSpec) -> dict[str, str | None] | None:
+        """Input versions read for the fingerprint (outputs are read again after a run)."""
+        known = self._versions.pop(spec.index, None)
+        return None if known is None else {i.path: known[i.path] for i in spec.inputs if i.path in known}
 
     def _save_history(self) -> None:
         save_run(self.history, self.flow_name, self.records, self.latest)
