@@ -296,3 +296,28 @@ def test_cli_backfill_plan_and_bad_input(tmp_path: Path, capsys: pytest.CaptureF
     assert cli_main(["run", str(driver), "--backfill", "date=2024-01-05..2024-01-01", *dbfs, "--report", ""]) == 2
     err = capsys.readouterr().err
     assert "--backfill 'date=2024-01-05..2024-01-01'" in err and "before start" in err and "Traceback" not in err
+
+
+def test_cli_run_backfill_runs_each_value_then_only_new_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "driver.py").write_text(
+        "# Databricks notebook source\n"
+        "from dtflw import init_flow\nfrom dtflw.storage.dbfs import init_storage\n"
+        "flow = init_flow(init_storage(), name='d')\n"
+        "flow.notebook('day').args({'date': ''}).output('Orders').add()\n"
+        "result = flow.run()\n"
+        "dbutils.notebook.exit(','.join(r.notebook for r in result if r.status.value == 'succeeded'))\n"
+    )
+    (proj / "day.py").write_text(
+        "# Databricks notebook source\n"
+        "out = dbutils.widgets.get('Orders_out')\n"
+        "dbutils.fs.put(out + '/part-0.csv', dbutils.widgets.get('date'), True)\n"
+    )
+    args = ["run", str(proj / "driver.py"), "--dbfs-root", str(tmp_path / "dbfs"), "--report", ""]
+    assert cli_main([*args, "--backfill", "date=2024-01-01..2024-01-02"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "day[date=2024-01-01],day[date=2024-01-02]"
+    assert cli_main([*args, "--backfill", "date=2024-01-01..2024-01-03"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "day[date=2024-01-03]"
