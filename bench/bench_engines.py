@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_local import DELTA_STEPS, LIGHT_STEPS, code
+from bench_local import DELTA_STEPS, LIGHT_STEPS, code, write_dtflw_variant
 
 ROOT = Path(__file__).resolve().parent.parent
 DTFLW = str(Path(sys.executable).parent / "dtflw")
@@ -36,17 +36,10 @@ CHECKS = {
 
 
 def write_pipeline(name: str, steps: dict[str, str], folder: Path, root: Path) -> Path:
-    """Databricks source notebooks, and a driver that runs them in order and prints the result."""
-    folder.mkdir(parents=True)
-    for step in steps:
-        (folder / f"{step}.py").write_text(
-            "# Databricks notebook source\n"
-            f"root = dbutils.widgets.get('root')\n\n# COMMAND ----------\n\n{code(steps, step)}\n"
-        )
-    calls = "\n".join(f"dbutils.notebook.run('{s}', 0, {{'root': r'{root}'}})" for s in steps)
+    """bench-local's notebooks and driver, the driver ending with a cell that prints the result."""
+    driver = write_dtflw_variant(steps, folder, root)
     check = f"root = r'{root}'\n" + code(CHECKS, name)
-    driver = folder / "driver.py"
-    driver.write_text(f"# Databricks notebook source\n{calls}\n\n# COMMAND ----------\n\n{check}\n")
+    driver.write_text(driver.read_text() + f"\n# COMMAND ----------\n\n{check}\n")
     return driver
 
 
