@@ -12,11 +12,11 @@ DELTA_ARTIFACT := io.delta:delta-spark_4.2_2.13:$(DELTA_VERSION)
 DELTA_STORAGE := io.delta:delta-storage:$(DELTA_VERSION)
 JARS_STAMP := $(VENV)/.dtflw-jars-$(DELTA_VERSION)
 
-.PHONY: setup test test-fast lint format run bench bench-compare bench-core bench-local bench-dag bench-engines bench-backfill jars clean
+.PHONY: setup test test-fast lint format run bench bench-compare bench-core bench-local bench-dag bench-engines bench-backfill bench-catalog jars clean
 
 # Plug-in families add their own set-up steps (SETUP_DEPS) and benchmarks (BENCH_TARGETS).
 SETUP_DEPS :=
-BENCH_TARGETS := bench-core bench-local bench-dag bench-engines bench-backfill
+BENCH_TARGETS := bench-core bench-local bench-dag bench-engines bench-backfill bench-catalog
 include $(wildcard mk/*.mk)
 
 $(PY):
@@ -78,6 +78,10 @@ bench-dag: setup
 # A 90-value backfill on FakeDbutils: planning, wall vs the best possible, one-new-value re-run.
 bench-backfill: $(STAMP)
 	$(PY) bench/bench_backfill.py
+
+# The catalogue over 1,000 runs x 50 notebooks of history: load and answer, from files and indexed.
+bench-catalog: $(STAMP)
+	$(PY) bench/bench_catalog.py
 
 # The bench-local pipelines and examples/sales on the local, connect and sail engines.
 bench-engines: setup

@@ -259,3 +259,12 @@ def test_backends_are_discovered_through_entry_points(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == "dtflw.storage" else [])
     assert "memfs" in registry.available_schemes()
     assert isinstance(registry.storage_from_url("memfs://anything"), PluginStorage)
+
+
+def test_local_storage_urls_in_every_file_form(tmp_path):
+    from dtflw.storage import storage_from_url
+
+    for url in (f"file:{tmp_path}", f"file://{tmp_path}", str(tmp_path)):
+        assert storage_from_url(url).base_path == f"{tmp_path}/", url
+    with pytest.raises(InvalidArgumentError, match="needs an absolute path"):
+        storage_from_url("file:relative/dir")

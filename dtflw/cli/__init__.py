@@ -193,17 +193,9 @@ def _bundle_options(args: argparse.Namespace, flow: Flow, runtime: LocalRuntime)
 
 
 def history_command(args: argparse.Namespace) -> int:
-    from dtflw.local.runtime import LocalDbutils, LocalRuntime
     from dtflw.run.history import HistoryStore
-    from dtflw.storage import storage_from_url
 
-    if not args.user.strip() or "/" in args.user:
-        raise InvalidArgumentError(f"--user expects a non-empty name without '/', got {args.user!r}")
-    check_local_root("--dbfs-root", args.dbfs_root)
-    runtime = LocalRuntime(dbfs_root=args.dbfs_root, user=args.user, progress=False)
-    dbutils = LocalDbutils(runtime, runtime.path_map, user=args.user)
-    storage = storage_from_url(args.storage or f"dbfs:/FileStore/{args.user}", dbutils=dbutils)
-    records = HistoryStore(storage).records(args.run, args.flow)
+    records = HistoryStore(_history_storage(args)).records(args.run, args.flow)
     if not records:
         print("no runs recorded")
         return 0
@@ -364,7 +356,39 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history_storage(args: argparse.Namespace) -> Any:
+    """The storage whose run history `history`, `catalog` and `dashboard` read."""
+    from dtflw.local.runtime import LocalDbutils, LocalRuntime
+    from dtflw.storage import storage_from_url
+
+    if not args.user.strip() or "/" in args.user:
+        raise InvalidArgumentError(f"--user expects a non-empty name without '/', got {args.user!r}")
+    check_local_root("--dbfs-root", args.dbfs_root)
+    runtime = LocalRuntime(dbfs_root=args.dbfs_root, user=args.user, progress=False)
+    dbutils = LocalDbutils(runtime, runtime.path_map, user=args.user)
+    return storage_from_url(args.storage or f"dbfs:/FileStore/{args.user}", dbutils=dbutils)
+
+
+def catalog_command(args: argparse.Namespace) -> int:
+    from dtflw.cli.catalog import answer, render
+
+    headers, rows = answer(_history_storage(args), args.what, args.names, args.last)
+    print(render(headers, rows, args.format))
+    return 0
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    from dtflw.catalog import Catalog
+    from dtflw.catalog.dashboard import write_dashboard
+
+    page = write_dashboard(Catalog(_history_storage(args)), args.output)
+    print(page)
+    return 0
+
+
 COMMANDS = {
+    "catalog": catalog_command,
+    "dashboard": dashboard_command,
     "run": run_command,
     "report": report_command,
     "plan": plan_command,

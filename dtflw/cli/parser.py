@@ -178,4 +178,34 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--storage", default=None, help="storage URL (default: dbfs:/FileStore/<user>)")
     history.add_argument("--flow", default=None, help="only this flow")
     history.add_argument("--run", default=None, help="only this run id")
+
+    catalog = sub.add_parser("catalog", help="notebooks, tables and runs recorded on a storage")
+    catalog.add_argument(
+        "what",
+        choices=(
+            "tables",
+            "notebooks",
+            "runs",
+            "who-writes",
+            "who-reads",
+            "impact",
+            "diff",
+            "slowest",
+            "failing",
+            "unread",
+        ),
+    )
+    catalog.add_argument(
+        "names", nargs="*", metavar="ARG", help="a table (who-writes/who-reads/impact), two run ids (diff)"
+    )
+    catalog.add_argument("--format", choices=("table", "json", "csv"), default="table", help="(default: %(default)s)")
+    catalog.add_argument("--last", type=int, default=None, metavar="N", help="slowest/failing: within the last N runs")
+    dashboard = sub.add_parser("dashboard", help="write a static HTML run dashboard")
+    dashboard.add_argument("-o", "--output", required=True, help="folder to write index.html into")
+    for cmd in (catalog, dashboard):
+        cmd.add_argument(
+            "--dbfs-root", default=".dtflw-run/dbfs", help="local folder behind dbfs:/ (default: %(default)s)"
+        )
+        cmd.add_argument("--user", default="user@example.com", help="workspace user name (default: %(default)s)")
+        cmd.add_argument("--storage", default=None, help="storage URL (default: dbfs:/FileStore/<user>)")
     return parser

@@ -29,7 +29,7 @@ class Declarations(Protocol):
     def ctx(self) -> FlowContext: ...
 
     @property
-    def catalog(self) -> TableCatalog: ...
+    def table_catalog(self) -> TableCatalog: ...
 
     def _declare(self, builder: NotebookBuilder) -> NotebookSpec: ...
 
@@ -179,13 +179,13 @@ class NotebookBuilder:
             )
         else:
             wanted = source_table or name
-            pub = self._flow.catalog.resolve(wanted)
+            pub = self._flow.table_catalog.resolve(wanted)
             published = ctx.resolve_table(wanted, self._path) if pub is None else None
             if published is not None:  # published on the context (ctx.publish_tables), not declared here
                 self._inputs[name] = InputSpec(name, published, source_table or None, bool(is_optional), None, True)
                 return self
             if pub is None and not is_optional:
-                known = ", ".join(sorted(self._flow.catalog.names())) or "none"
+                known = ", ".join(sorted(self._flow.table_catalog.names())) or "none"
                 raise MissingInputError(
                     self._path,
                     name,

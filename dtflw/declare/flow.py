@@ -15,6 +15,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dtflw.catalog import Catalog
 from dtflw.declare.backfill import backfill_sets, check_templates, covered_values, expand_flow, partition_values
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
@@ -78,8 +79,13 @@ class Flow:
         return self._ctx
 
     @property
-    def catalog(self) -> TableCatalog:
+    def table_catalog(self) -> TableCatalog:
+        """Which declared notebook produces which table name (static resolution)."""
         return self._catalog
+
+    def catalog(self) -> Catalog:
+        """The catalogue of this flow's storage: every flow's notebooks, tables and runs recorded there."""
+        return Catalog(self._ctx.storage)
 
     @property
     def specs(self) -> tuple[NotebookSpec, ...]:

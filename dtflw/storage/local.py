@@ -39,8 +39,14 @@ class LocalStorage(Storage):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> LocalStorage:
-        """`file:///abs/dir` or a plain path."""
-        path = url[len("file://") :] if url.startswith("file://") else url
+        """`file:///abs/dir`, `file:/abs/dir` or a plain path."""
+        path = url
+        if url.startswith("file:"):
+            path = url[len("file:") :]
+            if path.startswith("//"):  # file:///abs (empty authority)
+                path = path[2:]
+            if not path.startswith("/"):
+                raise InvalidArgumentError(f"A file: storage URL needs an absolute path, got {url!r}.")
         return cls(path, **kwargs)
 
     @property

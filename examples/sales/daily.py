@@ -44,4 +44,5 @@ ran = sorted({r.notebook.split("[date=", 1)[1].rstrip("]") for r in result if r.
 # Every day so far: the partition folders read as one table (`date` comes from their names).
 days = spark.read.parquet(storage.get_abs_path(f"{daily}/revenue"))
 total = days.agg({"revenue": "sum"}).first()[0]
-dbutils.notebook.exit(f"ran {len(ran)} day(s): {', '.join(ran) or 'none'}; revenue {total:.2f} over {days.count()} days")
+shown = ", ".join(ran) or "none"
+dbutils.notebook.exit(f"ran {len(ran)} day(s): {shown}; revenue {total:.2f} over {days.count()} days")
