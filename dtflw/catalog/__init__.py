@@ -2,5 +2,6 @@
 runs, lineage across flows), and `write_dashboard` (a static HTML page)."""
 
 from dtflw.catalog.catalog import Catalog, Change, NotebookInfo, RunInfo, TableInfo
+from dtflw.catalog.dashboard import dashboard_html, write_dashboard
 
-__all__ = ["Catalog", "Change", "NotebookInfo", "RunInfo", "TableInfo"]
+__all__ = ["Catalog", "Change", "NotebookInfo", "RunInfo", "TableInfo", "dashboard_html", "write_dashboard"]

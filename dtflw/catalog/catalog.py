@@ -94,15 +94,6 @@ class Catalog:
         self._records = sorted(load_records(self.storage), key=lambda r: r.get("started") or r.get("ended") or 0)
         self._build()
 
-    def dashboard_html(self, title: str = "dtflw runs") -> str:
-        """The run dashboard as one HTML page: `displayHTML(catalog.dashboard_html())` on Databricks."""
-        from dtflw.catalog.dashboard import dashboard_html
-
-        return dashboard_html(self, title)
-
-    def _repr_html_(self) -> str:  # Jupyter and `display(catalog)` show the dashboard
-        return self.dashboard_html()
-
     def index(self, min_age_seconds: float = 3600.0) -> int:
         """Index finished runs for faster loading (see `dtflw.catalog.load.build_index`)."""
         return build_index(self.storage, min_age_seconds)
