@@ -27,11 +27,35 @@ def as_frame(rows: Sequence[dict[str, Any]], kind: str = "auto") -> Any:
 
     spark = get_spark_session_if_running()
     if spark is not None and rows:
-        return spark.createDataFrame([{k: _plain(v) for k, v in r.items()} for r in rows])
+        plain = [{k: _plain(v) for k, v in r.items()} for r in rows]
+        return spark.createDataFrame([tuple(r.values()) for r in plain], _schema(plain))
     if kind == "spark":
         raise InvalidArgumentError("kind='spark' needs a running SparkSession (and at least one row).")
     return list(rows)
 
 
 def _plain(value: Any) -> Any:
-    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    """A value Spark can hold in a column: lists and mappings become text."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value
+
+
+def _schema(rows: Sequence[dict[str, Any]]) -> Any:
+    """Column types from the first non-null value of each column (text when there is none)."""
+    from pyspark.sql import types as T
+
+    fields = []
+    for name in rows[0]:
+        sample = next((r.get(name) for r in rows if r.get(name) is not None), None)
+        kind: Any = T.StringType()
+        if isinstance(sample, bool):
+            kind = T.BooleanType()
+        elif isinstance(sample, int):
+            kind = T.LongType()
+        elif isinstance(sample, float):
+            kind = T.DoubleType()
+        fields.append(T.StructField(name, kind, True))
+    return T.StructType(fields)

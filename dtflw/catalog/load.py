@@ -109,7 +109,7 @@ def _decode(doc: dict[str, Any]) -> dict[str, list[Record]]:
         out.setdefault(str(strings[src]), []).append(
             {
                 "run_id": strings[run_id], "flow": strings[flow], "key": strings[key], "notebook": strings[notebook],
-                "status": strings[status], "attempt": attempt, "args": {strings[k]: strings[v] for k, v in args},
+                "attempt": attempt, "status": strings[status], "args": {strings[k]: strings[v] for k, v in args},
                 "inputs": [{"name": strings[n], "path": strings[p], "version": strings[v]} for n, p, v in inputs],
                 "outputs": [{"name": strings[n], "path": strings[p], "version": strings[v]} for n, p, v in outputs],
                 "started": started, "ended": ended, "exit_value": strings[tail[0]], "error": strings[tail[1]],
