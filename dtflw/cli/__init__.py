@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dtflw.cli.checks import (
-    check_local_root,
     check_notebook_file,
     check_output_file,
     check_runtime_options,
@@ -48,7 +47,6 @@ from dtflw.errors import (
     error_chain,
 )
 from dtflw.redaction import is_secret_name, looks_secret_value, mask_secret_patterns
-from dtflw.render import text_table
 
 _RUN_ID_IN_TEXT = re.compile(r"Flow run (\d{8}T\d{6}Z-[0-9a-f]{6}): ")
 
@@ -190,28 +188,6 @@ def _bundle_options(args: argparse.Namespace, flow: Flow, runtime: LocalRuntime)
     if args.bundle_name:
         options["bundle_name"] = args.bundle_name
     return options
-
-
-def history_command(args: argparse.Namespace) -> int:
-    from dtflw.run.history import HistoryStore
-
-    records = HistoryStore(_history_storage(args)).records(args.run, args.flow)
-    if not records:
-        print("no runs recorded")
-        return 0
-    rows = [
-        (
-            r.run_id,
-            r.notebook,
-            str(r.attempt),
-            r.status,
-            "" if r.seconds is None else f"{r.seconds:.1f}",
-            r.error or r.reason,
-        )
-        for r in records
-    ]
-    print(text_table(("run", "notebook", "attempt", "status", "seconds", "detail"), rows))
-    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -356,35 +332,7 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history_storage(args: argparse.Namespace) -> Any:
-    """The storage whose run history `history`, `catalog` and `dashboard` read."""
-    from dtflw.local.runtime import LocalDbutils, LocalRuntime
-    from dtflw.storage import storage_from_url
-
-    if not args.user.strip() or "/" in args.user:
-        raise InvalidArgumentError(f"--user expects a non-empty name without '/', got {args.user!r}")
-    check_local_root("--dbfs-root", args.dbfs_root)
-    runtime = LocalRuntime(dbfs_root=args.dbfs_root, user=args.user, progress=False)
-    dbutils = LocalDbutils(runtime, runtime.path_map, user=args.user)
-    return storage_from_url(args.storage or f"dbfs:/FileStore/{args.user}", dbutils=dbutils)
-
-
-def catalog_command(args: argparse.Namespace) -> int:
-    from dtflw.cli.catalog import answer, render
-
-    headers, rows = answer(_history_storage(args), args.what, args.names, args.last)
-    print(render(headers, rows, args.format))
-    return 0
-
-
-def dashboard_command(args: argparse.Namespace) -> int:
-    from dtflw.catalog import Catalog
-    from dtflw.catalog.dashboard import write_dashboard
-
-    page = write_dashboard(Catalog(_history_storage(args)), args.output)
-    print(page)
-    return 0
-
+from dtflw.cli.catalog import catalog_command, dashboard_command, history_command  # noqa: E402
 
 COMMANDS = {
     "catalog": catalog_command,

@@ -1,7 +1,9 @@
-"""`dtflw catalog ...`: the catalogue's answers as rows, rendered as a text table, JSON or CSV."""
+"""`dtflw history`, `dtflw catalog ...` and `dtflw dashboard`: what a storage's run history holds,
+as rows rendered as a text table, JSON or CSV, or as a static HTML page."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -11,6 +13,7 @@ from typing import Any
 import attrs
 
 from dtflw.catalog import Catalog
+from dtflw.cli.checks import check_local_root
 from dtflw.errors import InvalidArgumentError
 from dtflw.render import text_table
 
@@ -81,3 +84,53 @@ def render(headers: Sequence[str], rows: Rows, form: str) -> str:
     if not rows:
         return "(none)"
     return text_table(tuple(headers), [tuple(_cell(v) for v in row) for row in rows])
+
+
+def _history_storage(args: argparse.Namespace) -> Any:
+    """The storage whose run history `history`, `catalog` and `dashboard` read."""
+    from dtflw.local.runtime import LocalDbutils, LocalRuntime
+    from dtflw.storage import storage_from_url
+
+    if not args.user.strip() or "/" in args.user:
+        raise InvalidArgumentError(f"--user expects a non-empty name without '/', got {args.user!r}")
+    check_local_root("--dbfs-root", args.dbfs_root)
+    runtime = LocalRuntime(dbfs_root=args.dbfs_root, user=args.user, progress=False)
+    dbutils = LocalDbutils(runtime, runtime.path_map, user=args.user)
+    return storage_from_url(args.storage or f"dbfs:/FileStore/{args.user}", dbutils=dbutils)
+
+
+def catalog_command(args: argparse.Namespace) -> int:
+    headers, rows = answer(_history_storage(args), args.what, args.names, args.last)
+    print(render(headers, rows, args.format))
+    return 0
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    from dtflw.catalog import Catalog
+    from dtflw.catalog.dashboard import write_dashboard
+
+    page = write_dashboard(Catalog(_history_storage(args)), args.output)
+    print(page)
+    return 0
+
+
+def history_command(args: argparse.Namespace) -> int:
+    from dtflw.run.history import HistoryStore
+
+    records = HistoryStore(_history_storage(args)).records(args.run, args.flow)
+    if not records:
+        print("no runs recorded")
+        return 0
+    rows = [
+        (
+            r.run_id,
+            r.notebook,
+            str(r.attempt),
+            r.status,
+            "" if r.seconds is None else f"{r.seconds:.1f}",
+            r.error or r.reason,
+        )
+        for r in records
+    ]
+    print(text_table(("run", "notebook", "attempt", "status", "seconds", "detail"), rows))
+    return 0

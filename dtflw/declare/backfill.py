@@ -7,10 +7,10 @@ history); `Flow.run(params=...)` / `Flow.run(for_new_partitions_of=...)` call th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dtflw.errors import FlowDefinitionError
+from dtflw.errors import FlowDefinitionError, InvalidArgumentError
 from dtflw.model.dag import task_keys
 from dtflw.model.foreach import as_glob, expand, param_sets, placeholders, values_in
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
@@ -95,3 +95,24 @@ def covered_values(
         if keys[spec.index] not in latest:
             missing.add(spec.params[param])
     return {s[param] for s in sets} - missing
+
+
+def new_partitions(
+    storage: Storage,
+    specs: Sequence[NotebookSpec],
+    table: Any,
+    param: Any,
+    latest: Callable[[], Mapping[str, Any]],
+    log: Callable[[str], None],
+) -> dict[str, list[str]]:
+    """`{param: values}` of `table`'s partitions on storage that no successful run covered yet
+    (`latest`: the flow's last successes by task key), or {} when there are none."""
+    if not isinstance(table, str) or not table or not isinstance(param, str) or not param:
+        raise InvalidArgumentError(
+            f"for_new_partitions_of= takes an input name and param= a parameter name, got {table!r}, {param!r}."
+        )
+    values = partition_values(storage, specs, table, param)
+    done = covered_values(specs, [{param: v} for v in values], latest(), param) if values else set()
+    new = [v for v in values if v not in done]
+    log(f"{len(values)} partition(s) of '{table}', {len(new)} new" + (f": {', '.join(new)}" if new else ""))
+    return {param: new} if new else {}

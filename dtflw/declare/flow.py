@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dtflw.catalog import Catalog
-from dtflw.declare.backfill import backfill_sets, check_templates, covered_values, expand_flow, partition_values
+from dtflw.declare.backfill import backfill_sets, check_templates, expand_flow, new_partitions
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
@@ -263,20 +263,9 @@ class Flow:
 
     def _new_partitions(self, table: Any, param: Any) -> dict[str, list[str]]:
         """`{param: values}` of `table`'s partitions on storage that no successful run covered."""
-        if not isinstance(table, str) or not table or not isinstance(param, str) or not param:
-            raise InvalidArgumentError(
-                f"for_new_partitions_of= takes an input name and param= a parameter name, got {table!r}, {param!r}."
-            )
-        specs = self._pending()
-        values = partition_values(self._ctx.storage, specs, table, param)
-        latest = HistoryStore(self._ctx.storage).latest_successes(self.name)
-        done = covered_values(specs, [{param: v} for v in values], latest, param) if values else set()
-        new = [v for v in values if v not in done]
-        self._ctx.logger.log(
-            f"Flow '{self.name}': {len(values)} partition(s) of '{table}', {len(new)} new"
-            + (f": {', '.join(new)}" if new else "")
-        )
-        return {param: new} if new else {}
+        latest = HistoryStore(self._ctx.storage).latest_successes
+        return new_partitions(self._ctx.storage, self._pending(), table, param, lambda: latest(self.name),
+                              lambda line: self._ctx.logger.log(f"Flow '{self.name}': {line}"))  # fmt: skip
 
     def _default_resume(self, wanted: str | None) -> str | None:
         """`dtflw run --resume`'s run id ("last": this flow's last run) when this flow recorded
