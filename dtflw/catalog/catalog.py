@@ -105,8 +105,8 @@ class Catalog:
         by_run: dict[str, list[Record]] = {}
         by_notebook: dict[str, list[Record]] = {}
         for r in self._records:
-            by_run.setdefault(str(r.get("run_id")), []).append(r)
-            by_notebook.setdefault(str(r.get("notebook")), []).append(r)
+            by_run.setdefault(r.get("run_id") or "", []).append(r)
+            by_notebook.setdefault(r.get("notebook") or "", []).append(r)
             for t in r.get("outputs") or ():
                 path = t["path"]
                 writers.setdefault(path, []).append(r)

@@ -51,7 +51,13 @@ def _read_file(store: HistoryStore, run_id: str, name: str) -> list[Record]:
     if text is None:
         return []
     docs = list(_lines(text, path)) if name.endswith(".jsonl") else list(_lines(text.replace("\n", " "), path))
-    return [{k: d.get(k) for k in FIELDS} for d in docs if isinstance(d, dict) and isinstance(d.get("key"), str)]
+    out = []
+    for doc in docs:
+        if isinstance(doc, dict) and isinstance(doc.get("key"), str):
+            doc.pop("started_at", None)  # derived from started/ended: not kept
+            doc.pop("ended_at", None)
+            out.append(doc)
+    return out
 
 
 FIELDS = (
