@@ -127,8 +127,10 @@ def test_for_each_iterations_paths_and_inputs(tmp_path: Path, dbutils: FakeDbuti
     assert clean["2024-01-01"]["Orders_in"] == f"{base}/project/ingest/Orders.parquet/date=2024-01-01"  # both countries
     assert clean["2024-01-01"]["Clean_out"] == f"{base}/clean/2024-01-01"
     assert calls.of("report") == [{"Clean_in": f"{base}/clean/*"}]
-    order = [n for n, _ in calls.calls]
-    assert order.index("report") == 6 and max(i for i, n in enumerate(order) if n == "ingest") < 4
+    order = [(n, a.get("date")) for n, a in calls.calls]
+    assert order[-1] == ("report", None)
+    for day in DAYS[:2]:  # a day's clean waits for that day's two ingests only
+        assert order.index(("clean", day)) > max(i for i, item in enumerate(order) if item == ("ingest", day))
     labels = [r.notebook for r in result]
     assert "ingest[date=2024-01-01, country=DE]" in labels and "clean[date=2024-01-02]" in labels
     assert result["clean[date=2024-01-02]"].status.value == "succeeded"
