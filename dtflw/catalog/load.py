@@ -3,8 +3,8 @@
 Run records stay where the runs wrote them (`_dtflw/history/<run id>/*.jsonl`, never rewritten
 here). `build_index` copies the records of runs whose files are all older than
 `min_age_seconds` into one new index file, `_dtflw/history/_index/<time>-<random>.json`
-(written atomically; one JSON document: the record files it covers, when it was made, a string
-table and one compact row per record). `load_records` reads every index, then only the record
+(written atomically; one JSON document: the record files it covers, when it was made, and their
+records, parsed in one pass). `load_records` reads every index, then only the record
 files no index covers; a covered run folder is listed again only when it changed after the
 index was made. Two indexers at once may cover a file twice: each record file is read once (the
 first index that covers it wins), so nothing is lost or counted twice.
@@ -36,6 +36,17 @@ def _lines(text: str, where: str) -> Iterable[Any]:
                 _log.warning("Catalog: skipping line %d of %s: not valid JSON", number, where)
 
 
+def _documents(text: str, where: str) -> list[Any]:
+    """The JSON lines of a record file: parsed as one array (one decoder pass, shared key memo),
+    line by line only when that fails (so one bad line costs only itself, with a warning)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        docs = json.loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        return list(_lines(text, where))
+    return docs if isinstance(docs, list) else []
+
+
 def _record_files(store: HistoryStore, run_id: str) -> list[tuple[str, int]]:
     entries = store.storage._list_dir(f"{store.base}/{run_id}") or []
     return sorted(
@@ -50,7 +61,7 @@ def _read_file(store: HistoryStore, run_id: str, name: str) -> list[Record]:
     text = store._read(path)
     if text is None:
         return []
-    docs = list(_lines(text, path)) if name.endswith(".jsonl") else list(_lines(text.replace("\n", " "), path))
+    docs = _documents(text, path) if name.endswith(".jsonl") else list(_lines(text.replace("\n", " "), path))
     out = []
     for doc in docs:
         if isinstance(doc, dict) and isinstance(doc.get("key"), str):
@@ -60,68 +71,24 @@ def _read_file(store: HistoryStore, run_id: str, name: str) -> list[Record]:
     return out
 
 
-FIELDS = (
-    "run_id", "flow", "key", "notebook", "attempt", "status", "args", "inputs", "outputs", "started", "ended",
-    "exit_value", "error", "reason", "fingerprint", "source_hash",
-)  # fmt: skip
-_TEXT = ("run_id", "flow", "key", "notebook", "status")
-_TAIL = ("exit_value", "error", "reason", "fingerprint", "source_hash")
-
-
 def _run_folders(store: HistoryStore) -> dict[str, int]:
     """Run id -> the folder's modification time (ms): one listing of the history folder."""
     entries = store.storage._list_dir(store.base) or []
     return {e.name.rstrip("/"): e.modification_time for e in entries if e.is_dir and RUN_ID.match(e.name.rstrip("/"))}
 
 
-class _Strings:
-    """A string table: each distinct string stored once in an index, rows refer to it by number."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-
-    def __call__(self, value: Any) -> int:
-        if value is None:
-            return -1
-        text = value if isinstance(value, str) else str(value)
-        found = self.ids.get(text)
-        if found is None:
-            found = self.ids[text] = len(self.ids)
-        return found
-
-
 def _encode(sources: dict[str, list[Record]], written: int) -> str:
-    s = _Strings()
-    rows = []
-    for source, records in sources.items():
-        src = s(source)
-        for r in records:
-            tables = [[[s(t.get("name")), s(t.get("path")), s(t.get("version"))] for t in r.get(k) or ()]
-                      for k in ("inputs", "outputs")]  # fmt: skip
-            args = [[s(k), s(v)] for k, v in (r.get("args") or {}).items()]
-            rows.append([
-                src, *(s(r.get(k)) for k in _TEXT), r.get("attempt"), args,
-                *tables, r.get("started"), r.get("ended"), *(s(r.get(k)) for k in _TAIL),
-            ])  # fmt: skip
-    doc = {"covers": list(sources), "written": written, "strings": list(s.ids), "rows": rows}
-    return json.dumps(doc, separators=(",", ":"))
+    """An index: the record files it covers, when it was made, and each record with its file's number."""
+    names = list(sources)
+    rows = [[n, record] for n, name in enumerate(names) for record in sources[name]]
+    return json.dumps({"covers": names, "written": written, "records": rows}, separators=(",", ":"))
 
 
 def _decode(doc: dict[str, Any]) -> dict[str, list[Record]]:
-    strings: list[str | None] = [*doc["strings"], None]  # a row's -1 means None
+    names: list[str] = doc["covers"]
     out: dict[str, list[Record]] = {}
-    for row in doc["rows"]:
-        src, run_id, flow, key, notebook, status, attempt, args, inputs, outputs, started, ended, *tail = row
-        out.setdefault(str(strings[src]), []).append(
-            {
-                "run_id": strings[run_id], "flow": strings[flow], "key": strings[key], "notebook": strings[notebook],
-                "attempt": attempt, "status": strings[status], "args": {strings[k]: strings[v] for k, v in args},
-                "inputs": [{"name": strings[n], "path": strings[p], "version": strings[v]} for n, p, v in inputs],
-                "outputs": [{"name": strings[n], "path": strings[p], "version": strings[v]} for n, p, v in outputs],
-                "started": started, "ended": ended, "exit_value": strings[tail[0]], "error": strings[tail[1]],
-                "reason": strings[tail[2]], "fingerprint": strings[tail[3]], "source_hash": strings[tail[4]],
-            }
-        )  # fmt: skip
+    for number, record in doc["records"]:
+        out.setdefault(names[number], []).append(record)
     return out
 
 
