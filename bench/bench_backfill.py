@@ -27,16 +27,15 @@ WORKERS = 2
 NOTEBOOKS = ("ingest", "clean", "report")
 
 
-def make_flow(root: Path, calls: list[str]):
+def make_flow(root: Path):
     dbutils = FakeDbutils(fs_root=root / "dbfs")
     stub = writes_outputs()
+
+    def handler(args):
+        time.sleep(SECONDS)
+        return stub(args)
+
     for name in NOTEBOOKS:
-
-        def handler(args, name=name):
-            time.sleep(SECONDS)
-            calls.append(f"{name}:{args['date']}")
-            return stub(args)
-
         dbutils.notebook.register(name, handler)
     flow = init_flow(LocalStorage(root / "tables"), dbutils=dbutils, logger=Logger("silent"), name="backfill")
     flow.notebook("ingest").args({"date": ""}).output("Orders").add()
@@ -49,22 +48,23 @@ def main() -> None:
     days = date_range("2024-01-01", "2024-03-30")  # 90 values
     assert len(days) == 90
     with tempfile.TemporaryDirectory(prefix="dtflw-bench-backfill-") as tmp:
-        calls: list[str] = []
         started = time.perf_counter()
-        plan = make_flow(Path(tmp), calls).plan(params={"date": days})
+        plan = make_flow(Path(tmp)).plan(params={"date": days})
         planned = time.perf_counter() - started
         assert len(plan.to_run) == 270
 
         started = time.perf_counter()
-        result = make_flow(Path(tmp), calls).run(params={"date": days}, max_workers=WORKERS)
+        flow = make_flow(Path(tmp))
+        result = flow.run(params={"date": days}, max_workers=WORKERS)
         full = time.perf_counter() - started
-        assert result.ok and len(calls) == 270
+        assert result.ok and len(flow.ctx.dbutils.notebook.calls) == 270
 
-        calls.clear()
         started = time.perf_counter()
-        make_flow(Path(tmp), calls).run(params={"date": [*days, "2024-03-31"]}, max_workers=WORKERS)
+        again = make_flow(Path(tmp))
+        again.run(params={"date": [*days, "2024-03-31"]}, max_workers=WORKERS)
         rerun = time.perf_counter() - started
-        assert sorted(calls) == ["clean:2024-03-31", "ingest:2024-03-31", "report:2024-03-31"], calls
+        ran = sorted(f"{c.path}:{c.arguments['date']}" for c in again.ctx.dbutils.notebook.calls)
+        assert ran == ["clean:2024-03-31", "ingest:2024-03-31", "report:2024-03-31"], ran
 
     work = 270 * SECONDS
     best = max(len(NOTEBOOKS) * SECONDS, work / WORKERS)

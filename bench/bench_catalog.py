@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from dtflw.catalog import Catalog
+from dtflw.catalog.load import build_index
 from dtflw.storage.local import LocalStorage
 
 RUNS, NOTEBOOKS = 1_000, 50
@@ -68,8 +69,7 @@ def main() -> None:
         for label in ("from run files", "after Catalog.index()"):
             if label.startswith("after"):
                 started = time.perf_counter()
-                covered = Catalog.__new__(Catalog)
-                Catalog.index(_with_storage(covered, storage), min_age_seconds=0)
+                build_index(storage, min_age_seconds=0)  # what Catalog.index() does
                 rows.append(("build the index (once)", time.perf_counter() - started, ""))
             started = time.perf_counter()
             catalog = Catalog(storage)
@@ -85,11 +85,6 @@ def main() -> None:
     print("|---|---:|---|")
     for step, seconds, note in rows:
         print(f"| {step} | {seconds:.2f} | {note} |")
-
-
-def _with_storage(catalog: Catalog, storage: LocalStorage) -> Catalog:
-    catalog.storage = storage
-    return catalog
 
 
 if __name__ == "__main__":

@@ -21,26 +21,28 @@ DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 
 
 class Calls:
-    """Registered handlers that stub outputs and remember each call's arguments."""
+    """Handlers that stub outputs, failing for the (notebook, date) pairs in `fail`; the calls
+    made are FakeDbutils' own record (`dbutils.notebook.calls`)."""
 
     def __init__(self, dbutils: FakeDbutils, *names: str) -> None:
-        self.calls: list[tuple[str, dict[str, str]]] = []
-        self.fail: set[tuple[str, str]] = set()  # (notebook, date) pairs that raise
-        self._lock = threading.Lock()
-        for name in names:
-            dbutils.notebook.register(name, self._handler(name))
-
-    def _handler(self, name: str) -> Any:
+        self.fail: set[tuple[str, str]] = set()
+        self._dbutils = dbutils
         stub = writes_outputs()
+        for name in names:
 
-        def handler(args: dict[str, str]) -> Any:
-            with self._lock:
-                self.calls.append((name, dict(args)))
-            if (name, args.get("date", "")) in self.fail:
-                raise RuntimeError(f"{name} failed for {args.get('date')}")
-            return stub(args)
+            def handler(args: dict[str, str], name: str = name) -> Any:
+                if (name, args.get("date", "")) in self.fail:
+                    raise RuntimeError(f"{name} failed for {args.get('date')}")
+                return stub(args)
 
-        return handler
+            dbutils.notebook.register(name, handler)
+
+    @property
+    def calls(self) -> list[tuple[str, dict[str, str]]]:
+        return [(c.path, c.arguments) for c in self._dbutils.notebook.calls]
+
+    def clear(self) -> None:
+        self._dbutils.notebook.calls.clear()
 
     def of(self, name: str) -> list[dict[str, str]]:
         return [args for n, args in self.calls if n == name]
@@ -177,12 +179,12 @@ def test_iterations_are_lazy_retried_and_resumed_one_by_one(tmp_path: Path, dbut
     statuses = {r.notebook: r.status.value for r in caught.value.result}
     assert statuses["ingest[date=2024-01-02]"] == "failed" and statuses["ingest[date=2024-01-03]"] == "succeeded"
     calls.fail.clear()
-    calls.calls.clear()
+    calls.clear()
     again = new_flow(tmp_path, dbutils)
     again.notebook("ingest").for_each(date=DAYS).output("Orders").add()
     assert again.run(resume="last").ok
     assert [a["date"] for a in calls.of("ingest")] == ["2024-01-02"]
-    calls.calls.clear()
+    calls.clear()
     third = new_flow(tmp_path, dbutils)
     third.notebook("ingest").for_each(date=[*DAYS, "2024-01-04"]).output("Orders").add()
     assert third.run(lazy="auto").ok
@@ -226,7 +228,7 @@ def test_backfill_runs_each_value_and_skips_what_is_up_to_date(tmp_path: Path, d
     assert {a["Raw_in"] for a in calls.of("ingest")} == {f"{base}/raw/date={d}/orders.csv" for d in DAYS}
 
     land(tmp_path, "2024-01-04")
-    calls.calls.clear()
+    calls.clear()
     again = new_flow(tmp_path, dbutils)
     declare_daily(again)
     plan = again.plan(params={"date": [*DAYS, "2024-01-04"]})
@@ -247,7 +249,7 @@ def test_partition_sensor_runs_only_new_values_in_order(tmp_path: Path, dbutils:
     assert flow.run(for_new_partitions_of="Raw", param="date", max_workers=1).ok
     assert [a["date"] for n, a in calls.calls if n == "ingest"] == ["2024-01-01", "2024-01-02"]
 
-    calls.calls.clear()
+    calls.clear()
     nothing = new_flow(tmp_path, dbutils)
     declare_daily(nothing)
     assert len(nothing.run(for_new_partitions_of="Raw", param="date")) == 0 and calls.calls == []

@@ -14,22 +14,16 @@ from dtflw.testing import FakeDbutils, write_parquet_stub, writes_outputs
 def setup(tmp_path):
     dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
     storage = LocalStorage(tmp_path / "tables")
-    calls: list[str] = []
+    stub = writes_outputs()
 
-    def handler(name):
-        stub = writes_outputs()
-
-        def run(args):
-            calls.append(name)
-            if args.get("fail") == "yes":
-                raise RuntimeError("asked to fail")
-            return stub(args)
-
-        return run
+    def run(args):
+        if args.get("fail") == "yes":
+            raise RuntimeError("asked to fail")
+        return stub(args)
 
     for name in ("ingest", "clean"):
-        dbutils.notebook.register(name, handler(name))
-    return storage, dbutils, calls
+        dbutils.notebook.register(name, run)
+    return storage, dbutils, dbutils.notebook.calls  # every notebook.run, as called
 
 
 def declare(storage, dbutils, eager: bool = False, fail: str = "no"):
@@ -75,7 +69,7 @@ def test_an_eager_failure_is_recorded_and_the_error_still_raised(setup):
     assert "asked to fail" in (records[-1].error or "")
     calls.clear()
     declare(storage, dbutils).run(lazy="auto")
-    assert calls == ["clean"]  # the failed one re-runs, its current upstream does not
+    assert [c.path for c in calls] == ["clean"]  # the failed one re-runs, its current upstream does not
 
 
 def test_the_same_flow_object_resumes_after_a_failure(setup):
@@ -86,10 +80,9 @@ def test_the_same_flow_object_resumes_after_a_failure(setup):
     calls.clear()
 
     def fixed(args):  # the callee is fixed: it ignores `fail` now
-        calls.append("clean")
         write_parquet_stub(args["Clean_out"])
 
     dbutils.notebook.register("clean", fixed)
     result = flow.run(resume="last")
-    assert result.ok and calls == ["clean"]
+    assert result.ok and [c.path for c in calls] == ["clean"]
     assert [(r.notebook, r.status.value) for r in result] == [("ingest", "skipped"), ("clean", "succeeded")]

@@ -67,6 +67,8 @@ class Flow:
         self._keys: dict[int, str] = {}  # task key of each declared notebook (as `task_keys` gives)
         self._keys_used: dict[str, int] = {}
         self._superseded: set[int] = set()  # declarations a backfill replaced by their iterations
+        self._by_index: dict[int, NotebookSpec] = {}  # every declared spec (iterations too), by index
+        self._grouped = False  # any for-each iterations declared: plain consumers must look for them
         register_flow(self)
 
     @property
@@ -116,22 +118,19 @@ class Flow:
         register its outputs; returns the (last) spec."""
         spec = builder.build(len(self._specs))
         sets = builder.for_each_sets
-        known = {s.index: s for s in self._specs} if sets or self._has_groups else {}
         if not sets:
-            spec = group_inputs(spec, known) if known else spec
+            spec = group_inputs(spec, self._by_index) if self._grouped else spec
             self._register([spec])
             return spec
-        iterations = expand(spec, sets, spec.index, known, concurrency=builder.for_each_concurrency)
+        iterations = expand(spec, sets, spec.index, self._by_index, concurrency=builder.for_each_concurrency)
         self._register(iterations)
         return iterations[-1]
-
-    @property
-    def _has_groups(self) -> bool:
-        return any(s.group is not None for s in self._specs)
 
     def _register(self, specs: list[NotebookSpec]) -> None:
         for spec in specs:
             self._specs.append(spec)
+            self._by_index[spec.index] = spec
+            self._grouped = self._grouped or spec.group is not None
             self._keys[spec.index] = next_task_key(spec, self._keys_used)
             self._catalog.declare(spec.index, spec.path, spec.outputs)
 

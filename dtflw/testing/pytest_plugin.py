@@ -68,13 +68,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def current_engine() -> str:
-    """The Spark engine this test process uses, decided as LocalRuntime decides it: `--dtflw-engine`
-    or `DTFLW_ENGINE`, else connect when `DTFLW_REMOTE` or `SPARK_REMOTE` names a server, else local."""
-    value = (os.environ.get("DTFLW_ENGINE") or "").strip().lower()
-    if value in ENGINES:
-        return value
-    remote = os.environ.get("DTFLW_REMOTE") or os.environ.get("SPARK_REMOTE") or ""
-    return "connect" if remote and not remote.startswith("local") else "local"
+    """The Spark engine this test process uses: what LocalRuntime would pick (`--dtflw-engine` /
+    `DTFLW_ENGINE`, else the remote settings, else local)."""
+    from dtflw.local.engines import resolve_engine  # light: no pyspark import
+
+    return resolve_engine().engine.value
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

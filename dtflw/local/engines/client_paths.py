@@ -90,11 +90,6 @@ def is_mapped(client: Any) -> bool:
         return _map_of(client) is not None
 
 
-def unmap(client: Any) -> None:
-    with _lock:
-        _sessions.pop(client, None)
-
-
 def _map_of(client: Any) -> ClientMapping | None:
     try:
         return _sessions.get(client)

@@ -58,11 +58,6 @@ def _installed(module: str) -> bool:
         return module in sys.modules and sys.modules[module] is not None
 
 
-def connect_mode_active() -> bool:
-    """True once this process made a Spark Connect session (pyspark's process-wide switch)."""
-    return os.environ.get("SPARK_CONNECT_MODE_ENABLED") == "1"
-
-
 def open_session(choice: EngineChoice, config: Any) -> Any:
     """A new Connect session for ``choice`` (not ``local``), with ``config``'s roots (a SessionConfig)."""
     if choice.engine is Engine.LOCAL:
@@ -164,12 +159,3 @@ def _sail_url() -> str:
             _sail_server = server
         host, port = _sail_server.listening_address
         return f"sc://{host}:{port}"
-
-
-def stop_sail() -> None:
-    """Stop the in-process Sail server (tests; it otherwise lives as long as the process)."""
-    global _sail_server
-    with _lock:
-        server, _sail_server = _sail_server, None
-    if server is not None:
-        server.stop()
