@@ -62,7 +62,8 @@ def make_flow(root: Path, nodes):
     for name, seconds, _ in nodes:
 
         def handler(args, seconds=seconds):
-            time.sleep(seconds)
+            if seconds:
+                time.sleep(seconds)
             for key, value in args.items():
                 if key.endswith("_out"):
                     Path(value).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ Three kinds of redaction, all giving ``[REDACTED]``:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,6 +45,9 @@ _FRAGMENTS = (
     "connstr",
 )
 _WORDS = frozenset({"pass", "pw", "creds", "sas", "sig", "signature"})
+# Every rule needs one of these in the name's letters and digits (joined, lower-case).
+_SECRET_HINTS = ("pass", "pw", "secret", "token", "cred", "key", "conn", "sas", "sig")
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
 _KEY_COMPOUNDS = (
     "storagekey",
     "masterkey",
@@ -75,12 +79,16 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """True for argument names that usually carry secrets (password, token, key, SAS...).
 
     See the name rule above: ``key``, ``*_key``, ``*secret*``, ``*token*``, ``*pwd*``,
     ``*passwd*``, ``*credential*``, connection strings, SAS; not ``monkey`` or ``key_date``.
     """
+    squashed = _NON_ALNUM.sub("", name.lower())
+    if not any(hint in squashed for hint in _SECRET_HINTS):
+        return False  # quick test first: no rule below can match (most names)
     words = _words(name)
     if not words:
         return False
@@ -96,14 +104,22 @@ def is_secret_name(name: str) -> bool:
 def looks_secret_value(value: str) -> bool:
     """True for values shaped like credentials: connection strings with keys or passwords, SAS
     tokens, URLs with a password, JSON web tokens."""
-    return any(pattern.search(value) for pattern in _SECRET_PATTERNS)
+    return _may_match(value) and any(pattern.search(value) for pattern in _SECRET_PATTERNS)
 
 
 def mask_secret_patterns(text: str) -> str:
     """``text`` with the secret part of credential-shaped values (``looks_secret_value``) masked."""
+    if not _may_match(text):
+        return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
+
+
+def _may_match(text: str) -> bool:
+    """False when no `_SECRET_PATTERNS` can match: each needs "=", "@" or "eyJ" (a quick test
+    first, as paths and messages rarely hold any; this runs on every value of every notebook)."""
+    return "=" in text or "@" in text or "eyJ" in text
 
 
 def redact_args(args: Mapping[str, str], dbutils: Any = None) -> dict[str, str]:

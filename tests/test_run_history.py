@@ -102,3 +102,25 @@ def test_concurrent_saves_and_compactions_keep_every_entry(storage):
         t.join()
     latest = HistoryStore(storage).latest_successes("f")
     assert set(latest) == {f"w{w}-{n}" for w in range(4) for n in range(25)}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"args": {"year": "2022", "q": 'a "quoted"\\ value\n', "ü": "日本"}, "exit_value": "ok\t\x00", "error": "E"},
+        {"started": 1.5, "ended": 1796054487.4656076, "reason": "up to date", "fingerprint": "f" * 24},
+        {"started": 3, "ended": float("nan"), "attempt": 2, "source_hash": "abc"},
+        {"args": {"n": 1}, "started": float("inf")},  # values a hand-made record may hold
+    ],
+)
+def test_a_records_json_is_what_json_dumps_writes(fields):
+    """`to_json` writes records by hand (speed): it must match `json.dumps(to_dict())` exactly."""
+    base = dict(
+        run_id="20261130T000000Z-abcdef", flow="bench", key="nb", notebook="/x/nb", attempt=1, status="succeeded",
+        inputs=(TableVersion("T0", "/t/é/T0.parquet", None),),
+        outputs=(TableVersion("T1", '/t/"1"/T1', "files:0123"), TableVersion("T2", "/t/T2", "delta:3")),
+    )  # fmt: skip
+    record = RunRecord(**{**base, **fields})
+    assert record.to_json() == json.dumps(record.to_dict())
+    assert RunRecord.from_dict(json.loads(record.to_json())).to_json() == record.to_json()

@@ -200,3 +200,30 @@ def test_redact_exception_cleans_the_whole_chain_and_keeps_clean_ones() -> None:
     text = "".join(traceback.format_exception(result)) + "".join(repr(e) + str(e.args) for e in chain)
     assert not leaked_forms(SECRET, text)
     assert "wrapped '[REDACTED]'" in text and "_Opaque" in text
+
+
+def test_the_quick_tests_never_skip_what_the_full_rules_catch() -> None:
+    """`is_secret_name` and the value patterns start with a cheap test; it must be only a shortcut."""
+    import random
+    import string
+
+    from dtflw import redaction
+
+    rng = random.Random(5)
+    pieces = ["pass", "Word", "pw", "d", "to", "ken", "key", "Keys", "storage", "sas", "sig", "conn", "str", "cred",
+              "ential", "api", "secret", "_", "-", ".", "=", "@", "://", "eyJ", "x", "AccountKey", "Pwd", " ", ";",
+              "sig=", "user:pw@host", "é", "1"]  # fmt: skip
+    samples = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(5000)]
+    samples += ["".join(rng.choice(string.printable) for _ in range(rng.randint(1, 30))) for _ in range(2000)]
+    for text in samples:
+        words = redaction._words(text)
+        joined = "".join(words)
+        slow_name = bool(words) and (
+            any(f in joined for f in redaction._FRAGMENTS)
+            or any(w in redaction._WORDS for w in words)
+            or words[-1] in ("key", "keys")
+            or words[-1].endswith(redaction._KEY_COMPOUNDS)
+        )
+        assert redaction.is_secret_name(text) == slow_name, text
+        slow_value = any(p.search(text) for p in redaction._SECRET_PATTERNS)
+        assert looks_secret_value(text) == slow_value, text

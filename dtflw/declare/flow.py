@@ -35,7 +35,7 @@ from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import LazyMode, RunStatus
 from dtflw.run.context import NotebookRunner
 from dtflw.run.decide import Plan
-from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks
+from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks, ignore_event
 from dtflw.run.history import HistoryStore, RunRecord, new_run_id
 from dtflw.run.options import Force, RunOptions
 from dtflw.run.recording import EagerRecorder, run_error_reason
@@ -168,7 +168,8 @@ class Flow:
         outputs = {out.alias: out.path for out in spec.outputs}
         self._ctx.publish_tables(outputs, spec.path)
         inputs = {inp.name: inp.path for inp in spec.inputs}
-        self._ctx.pipeline.record_run(NotebookRun(spec.abs_path, self._ctx.redact(spec.args), inputs, outputs))
+        args = self._ctx.redact(spec.args) if spec.args else {}
+        self._ctx.pipeline.record_run(NotebookRun(spec.abs_path, args, inputs, outputs))
 
     def _pending(self) -> list[NotebookSpec]:
         return [s for s in self._specs if s.index not in self._outcomes and s.index not in self._ran]
@@ -239,7 +240,7 @@ class Flow:
         if params:
             specs = self._backfill(specs, backfill_sets(params))
         check_templates(specs)
-        run = DagRun(self._ctx, specs, options, self.name, self._fire)
+        run = DagRun(self._ctx, specs, options, self.name, self._fire if any(self._hooks.values()) else ignore_event)
         if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
             for spec in run.dag.specs.values():
                 self._publish(spec)
@@ -321,7 +322,7 @@ class Flow:
             raise InvalidArgumentError(f"Callback for {event} must be callable, got {callback!r}.")
         self._hooks.setdefault(str(event), []).append(callback)
 
-    def _fire(self, event: FlowEvent) -> None:
+    def _fire(self, event: FlowEvent) -> None:  # hooks added once a run started hear from the next run
         fire_hooks(self._hooks, event, self._ctx.logger.log)
 
     # ---- reading the flow ------------------------------------------------------------------

@@ -59,6 +59,9 @@ def _closure(roots: Iterable[int], edges: Mapping[int, Iterable[int]]) -> set[in
     return seen
 
 
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
 def task_keys(specs: Sequence[NotebookSpec]) -> dict[int, str]:
     """A stable, unique key per notebook: its project path with `/` -> `__`, `_2`, `_3` on repeats."""
     keys: dict[int, str] = {}
@@ -74,7 +77,7 @@ def next_task_key(spec: NotebookSpec, used: dict[str, int]) -> str:
     The iterations of a for-each group count once, and each adds its parameters:
     `ingest__date_2024-01-01`.
     """
-    base = re.sub(r"[^A-Za-z0-9_-]+", "_", spec.project_path.replace("/", "__")).strip("_") or "notebook"
+    base = _KEY_UNSAFE.sub("_", spec.project_path.replace("/", "__")).strip("_") or "notebook"
     marker = f"\x00{spec.group}" if spec.group is not None else None
     if marker is None or marker not in used:
         used[base] = used.get(base, 0) + 1
@@ -114,11 +117,13 @@ def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
             elif inp.path in writers:
                 ups.add(writers[inp.path])
         upstream[spec.index] = frozenset(ups)
-    cycle = find_cycle(upstream)
-    if cycle:
+    keys = task_keys(specs)
+    try:
+        return Dag(by_index, upstream, keys)
+    except FlowDefinitionError:  # the execution order found a cycle: name it
+        cycle = find_cycle(upstream) or []
         names = " -> ".join(by_index[i].path for i in cycle)
-        raise FlowDefinitionError(f"The notebooks form a cycle: {names}.")
-    return Dag(by_index, upstream, task_keys(specs))
+        raise FlowDefinitionError(f"The notebooks form a cycle: {names}.") from None
 
 
 def find_cycle(upstream: Mapping[int, Iterable[int]]) -> list[int] | None:

@@ -93,7 +93,7 @@ def partition_path(base: str, params: ParamSet) -> str:
 
 def placeholders(template: str) -> list[str]:
     """The `{name}` placeholders of a path template, in order."""
-    return _PLACEHOLDER.findall(template)
+    return _PLACEHOLDER.findall(template) if "{" in template else []
 
 
 def fill(template: str, params: ParamSet, where: str) -> str:

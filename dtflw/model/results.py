@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 import attrs
 
-from dtflw.model.status import RunStatus
+from dtflw.model.status import RunStatus, as_status
 from dtflw.render import html_table, text_table
 
 RESULT_HEADER = ("notebook", "status", "time", "detail")
@@ -18,7 +18,7 @@ class NotebookResult:
 
     key: str
     notebook: str
-    status: RunStatus = attrs.field(converter=RunStatus)
+    status: RunStatus = attrs.field(converter=as_status)
     reason: str = ""
     attempts: int = 0
     seconds: float = 0.0

@@ -61,4 +61,22 @@ class FlowEventName(TextEnum):
 # fingerprints with the last successful run.
 LazyMode = Union[bool, Literal["auto"]]
 
-__all__ = ["TextEnum", "RunStatus", "PlanAction", "FlowEventName", "LazyMode"]
+
+def as_status(value: RunStatus | str) -> RunStatus:
+    """`value` as a RunStatus (attrs converter; a member passes through without an enum lookup)."""
+    return value if value.__class__ is RunStatus else RunStatus(value)
+
+
+def as_action(value: PlanAction | str) -> PlanAction:
+    """`value` as a PlanAction (attrs converter, as `as_status`)."""
+    return value if value.__class__ is PlanAction else PlanAction(value)
+
+
+def as_event_name(value: FlowEventName | str) -> FlowEventName:
+    """`value` as a FlowEventName (attrs converter, as `as_status`)."""
+    return value if value.__class__ is FlowEventName else FlowEventName(value)
+
+
+__all__ = [
+    "TextEnum", "RunStatus", "PlanAction", "FlowEventName", "LazyMode", "as_status", "as_action", "as_event_name",
+]  # fmt: skip

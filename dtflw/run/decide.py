@@ -11,7 +11,7 @@ import attrs
 
 from dtflw.errors import FlowDefinitionError
 from dtflw.model.specs import NotebookSpec
-from dtflw.model.status import LazyMode, PlanAction
+from dtflw.model.status import LazyMode, PlanAction, as_action
 from dtflw.redaction import REDACTED
 from dtflw.render import html_table, text_table
 
@@ -37,7 +37,7 @@ class Decision:
     index: int
     key: str
     notebook: str
-    action: PlanAction = attrs.field(converter=PlanAction)
+    action: PlanAction = attrs.field(converter=as_action)
     reason: str
     fingerprint: str | None = None
 

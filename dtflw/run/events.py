@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from dtflw.model.results import FlowRunResult, NotebookResult
-from dtflw.model.status import FlowEventName
+from dtflw.model.status import FlowEventName, as_event_name
 
 EVENTS: tuple[str, ...] = tuple(e.value for e in FlowEventName)
 
@@ -20,7 +20,7 @@ _log = logging.getLogger("dtflw")
 class FlowEvent:
     """What a hook receives: the event, the run, and (for notebook events) the notebook and result."""
 
-    name: FlowEventName = attrs.field(converter=FlowEventName)
+    name: FlowEventName = attrs.field(converter=as_event_name)
     run_id: str
     flow: str
     notebook: str | None = None
@@ -29,6 +29,10 @@ class FlowEvent:
 
 Hook = Callable[[FlowEvent], Any]
 EventSink = Callable[[FlowEvent], None]
+
+
+def ignore_event(_event: FlowEvent) -> None:
+    """The event sink of a run nobody listens to."""
 
 
 def fire_hooks(hooks: Mapping[str, Sequence[Hook]], event: FlowEvent, log: Callable[[str], None]) -> None:

@@ -42,6 +42,11 @@ class ProgressTable:
         self.started: dict[str, float] = {}
         self._handle = _display_handle()
 
+    @property
+    def live(self) -> bool:
+        """True when a live table is shown (in a notebook kernel)."""
+        return self._handle is not None
+
     def __call__(self, event: FlowEvent) -> None:
         if event.notebook is not None and event.name is FlowEventName.NOTEBOOK_START:
             self.started[event.notebook] = time.monotonic()

@@ -17,9 +17,16 @@ from dtflw.run.decide import fingerprint
 from dtflw.run.history import HistoryStore, RunRecord, TableVersion, new_run_id
 
 
-def spec_fingerprint(ctx: RunContext, spec: NotebookSpec) -> tuple[str, dict[str, str | None]]:
-    """The notebook's fingerprint now, and the input versions it is made of."""
-    versions = {i.name: ctx.storage.version(i.path) if i.path else None for i in spec.inputs}
+def spec_fingerprint(
+    ctx: RunContext, spec: NotebookSpec, known: Mapping[str, str | None] | None = None
+) -> tuple[str, dict[str, str | None]]:
+    """The notebook's fingerprint now, and the input versions it is made of (`known`: versions
+    by path read moments ago, e.g. of outputs this run's notebooks wrote)."""
+    known = known or {}
+    versions = {
+        i.name: (known[i.path] if i.path in known else ctx.storage.version(i.path)) if i.path else None
+        for i in spec.inputs
+    }
     return fingerprint(spec, ctx.source_hash(spec.abs_path), versions), versions
 
 
@@ -58,7 +65,7 @@ def make_record(
         notebook=spec.abs_path,
         attempt=attempt,
         status=status,
-        args=ctx.redact(spec.args),
+        args=ctx.redact(spec.args) if spec.args else {},
         inputs=tuple(
             TableVersion(i.name, i.path, version(i.path) if with_versions and i.path else None) for i in spec.inputs
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dtflw.databricks import get_spark_session_if_running
 from dtflw.errors import FlowDefinitionError, NotebookCancelledError, NotebookRunError, error_chain
@@ -20,19 +20,15 @@ from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import FlowEventName, PlanAction, RunStatus
 from dtflw.run.context import RunContext
 from dtflw.run.decide import Decision, Plan, decide
-from dtflw.run.events import EventSink, FlowEvent
-from dtflw.run.history import HistoryStore, RunRecord, check_run_id, new_run_id
+from dtflw.run.events import EventSink, FlowEvent, ignore_event
+from dtflw.run.history import HistoryStore, RunRecord, new_run_id
 from dtflw.run.options import RunOptions
 from dtflw.run.preflight import check_sources
 from dtflw.run.progress import ProgressTable
 from dtflw.run.recording import make_record, run_error_reason, save_run, spec_fingerprint
-from dtflw.run.select import select
-from dtflw.run.step import call_values, execute_spec, outputs_exist, validate_outputs
+from dtflw.run.select import forced, resume_state, select
+from dtflw.run.step import call_values, execute_spec, validate_outputs
 from dtflw.run.workers import DagWorkers
-
-
-def _ignore(_event: FlowEvent) -> None:
-    return None
 
 
 class DagRun:
@@ -44,7 +40,7 @@ class DagRun:
         specs: Sequence[NotebookSpec],
         options: RunOptions,
         flow_name: str,
-        emit: EventSink = _ignore,
+        emit: EventSink = ignore_event,
     ) -> None:
         if not specs:
             raise FlowDefinitionError("Nothing to run: every declared notebook has run already (declare with .add()).")
@@ -56,10 +52,11 @@ class DagRun:
         self.run_id = new_run_id()
         self.dag: Dag = build_dag(specs)
         self.selected = select(self.dag, options.only, options.tags, options.from_, options.to)
-        self.forced = self._forced()
+        self.forced = forced(self.dag, options.force, self.selected)
         self.done_before: dict[int, str] = {}
         if options.resume is not None:
-            self._apply_resume(options.resume)
+            rerun, self.done_before = resume_state(self.history, flow_name, options.resume, self.dag, self.selected)
+            self.forced |= rerun
         wants_history = options.lazy == "auto" or options.resume is not None
         self.latest = self.history.latest_successes(flow_name) if wants_history else {}
         self.results: dict[int, NotebookResult] = {}
@@ -69,37 +66,18 @@ class DagRun:
         self._lock = threading.Lock()
         self._progress: ProgressTable | None = None
         self._versions: dict[int, dict[str, str | None]] = {}  # table versions read while deciding, by notebook
-
-    # ---- selection ---------------------------------------------------------------------------
-    def _forced(self) -> set[int]:
-        force = self.options.force
-        if force is None or force is False:
-            return set()
-        if force is True:
-            return set(self.selected)
-        return select(self.dag, only=force) & self.selected
-
-    def _apply_resume(self, resume: str) -> None:
-        run_id = self.history.last_run_id(self.flow_name) if resume == "last" else check_run_id(resume)
-        if run_id is None:
-            raise FlowDefinitionError(f"resume={resume!r}: no earlier run of flow '{self.flow_name}' is recorded.")
-        final: dict[str, RunStatus] = {}
-        known = run_id in self.history.run_ids()
-        for record in self.history.records(run_id, self.flow_name) if known else ():
-            final[record.key] = record.status
-        if not final:
-            raise FlowDefinitionError(f"resume={resume!r}: run '{run_id}' has no records for flow '{self.flow_name}'.")
-        redo = {i for i in self.selected if not (final.get(self.dag.keys[i]) or RunStatus.FAILED).ok}
-        rerun = self.dag.descendants(redo) & self.selected
-        self.forced |= rerun
-        self.done_before = {i: run_id for i in self.selected - rerun}
+        # Versions of the outputs this run's notebooks wrote and validated: their readers in this
+        # run need not check or list them again (inputs do not change meanwhile, as for `_versions`).
+        self._produced: dict[str, str | None] = {}
+        self._present: dict[str, bool] = {}  # output existence checked in one go by `_skip_ahead`
+        self._decided: dict[int, Decision] = {}  # decisions made before the workers started (`_skip_ahead`)
 
     # ---- planning ----------------------------------------------------------------------------
     def decision(self, index: int, upstream_runs: bool = False) -> Decision:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         if index not in self.selected:
             return Decision(index, key, spec.label, PlanAction.NOT_SELECTED, PlanAction.NOT_SELECTED.value)
-        if index in self.done_before and outputs_exist(self.ctx, spec):
+        if index in self.done_before and self._outputs_exist(spec):
             return Decision(index, key, spec.label, PlanAction.SKIP, f"succeeded in run {self.done_before[index]}")
         if upstream_runs and self.options.lazy == "auto" and index not in self.forced:
             return Decision(index, key, spec.label, PlanAction.RUN, "an upstream notebook will run")
@@ -108,13 +86,19 @@ class DagRun:
             key,
             self.options.lazy,
             index in self.forced,
-            lambda: outputs_exist(self.ctx, spec),
+            lambda: self._outputs_exist(spec),
             lambda: self._fingerprint(spec),
             self.latest.get(key),
         )
 
+    def _outputs_exist(self, spec: NotebookSpec) -> bool:
+        present = self._present
+        return all(
+            present[o.path] if o.path in present else self.ctx.storage.table_exists(o.path) for o in spec.outputs
+        )
+
     def _fingerprint(self, spec: NotebookSpec) -> tuple[str, dict[str, str | None]]:
-        found, versions = spec_fingerprint(self.ctx, spec)
+        found, versions = spec_fingerprint(self.ctx, spec, self._produced)
         known = self._versions.setdefault(spec.index, {})  # the record reuses them: inputs do not change meanwhile
         known.update({i.path: versions[i.name] for i in spec.inputs if i.path})
         return found, versions
@@ -145,6 +129,8 @@ class DagRun:
         self, name: FlowEventName, notebook: str | None = None, result: NotebookResult | FlowRunResult | None = None
     ) -> None:
         """Progress first (log line / live table), then the caller's sink (user hooks)."""
+        if self._emit_hooks is ignore_event and (self._progress is None or not self._progress.live):
+            return  # nobody listens: no event built (this runs twice per notebook)
         event = FlowEvent(name, self.run_id, self.flow_name, notebook, result)
         if self._progress is not None:
             self._progress(event)
@@ -163,8 +149,17 @@ class DagRun:
         self.ctx.logger.log(
             f"Flow run {self.run_id}: {len(self.selected)} notebook(s), up to {self.options.max_workers} at a time"
         )
+        try:
+            left = self._skip_ahead([i for i in self.dag.order if i in self.selected])
+        except KeyboardInterrupt:
+            self._on_interrupt([])
+            self.interrupted = True
+            return self._conclude()
+        if not left:
+            self.interrupted = False
+            return self._conclude()
         workers = DagWorkers(
-            [i for i in self.dag.order if i in self.selected],
+            left,
             self.dag.upstream,
             self.dag.downstream,
             self.options.max_workers,
@@ -180,6 +175,47 @@ class DagRun:
         )
         self.interrupted = not workers.run_all(self._on_interrupt)
         return self._conclude()
+
+    def _skip_ahead(self, order: list[int]) -> list[int]:
+        """Skip, in this thread and before any worker starts, every notebook that can be decided
+        now: one whose upstream notebooks were all skipped here too (so nothing it reads changes
+        during the run). Returns the notebooks left for the workers, in order.
+
+        A no-op incremental run thus never hands a notebook to a worker thread, and a decision to
+        run made here is kept for the worker (the same inputs would give the same decision).
+        """
+        skipped: set[int] = set()
+        left: list[int] = []
+        if self.options.lazy is not False:  # every output checked in one go (what a lazy decision asks)
+            paths = list(dict.fromkeys(o.path for i in order for o in self.dag.specs[i].outputs))
+            try:
+                self._present = dict(zip(paths, self.ctx.storage.tables_exist(paths)))
+            except Exception as error:  # each decision asks again, and a failure stays its notebook's
+                self.ctx.logger.debug(f"Checking the outputs in one go failed ({error}); checking one by one.")
+        try:
+            for index in order:
+                self._skip_ahead_one(index, skipped, left)
+        finally:
+            self._present = {}  # later decisions look again: the workers' notebooks change things
+        return left
+
+    def _skip_ahead_one(self, index: int, skipped: set[int], left: list[int]) -> None:
+        if not self.dag.upstream[index] & self.selected <= skipped:
+            left.append(index)  # it waits for a notebook that runs (or failed)
+            return
+        try:
+            decision = self.decision(index)
+        except Exception:  # the worker decides again, and reports the error as the notebook's
+            left.append(index)
+            return
+        self._decided[index] = decision
+        if decision.action is not PlanAction.SKIP:
+            left.append(index)
+            return
+        result = self._run_node(index)
+        self._finish(index, result)
+        if result.status is RunStatus.SKIPPED:
+            skipped.add(index)
 
     def _settle(self, index: int) -> NotebookResult | None:
         """UPSTREAM_FAILED for a ready notebook whose upstream failed, else None (it runs)."""
@@ -245,7 +281,7 @@ class DagRun:
         self.ctx.logger.log(f"Started: '{spec.abs_path}'")
         self._emit(FlowEventName.NOTEBOOK_START, spec.label)
         try:
-            decision = self.decision(index)
+            decision = self._decided.pop(index, None) or self.decision(index)
             if decision.action is PlanAction.SKIP:
                 return self._skip(spec, key, decision, started)
             return self._execute(spec, key, decision, started)
@@ -276,7 +312,7 @@ class DagRun:
         )
 
     def _execute(self, spec: NotebookSpec, key: str, decision: Decision, started: float) -> NotebookResult:
-        values = call_values(self.ctx, spec)
+        values = call_values(self.ctx, spec, self._produced)
         print_now = decision.fingerprint  # recorded whatever `lazy` is: a later lazy="auto" run uses it
         if print_now is None:
             print_now, _ = self._fingerprint(spec)
@@ -288,6 +324,8 @@ class DagRun:
             self.ctx, spec, values, strict=False, on_retry=record_retry, run_id=self.run_id
         )
         ended = time.time()
+        written = {o.path: self.ctx.storage.version(o.path) for o in spec.outputs}
+        self._produced.update(written)
         self._record(
             spec,
             attempts,
@@ -297,6 +335,7 @@ class DagRun:
             exit_value=exit_value,
             reason=decision.reason,
             fingerprint=print_now,
+            written=written,
         )
         return NotebookResult(
             key,
@@ -321,9 +360,13 @@ class DagRun:
         error: str | None = None,
         reason: str = "",
         fingerprint: str | None = None,
+        written: Mapping[str, str | None] | None = None,
     ) -> None:
+        """Record one attempt; `written`: the output versions read after a successful run."""
         key = self.dag.keys[spec.index]
         known = self._versions.pop(spec.index, None) if status is RunStatus.SKIPPED else self._inputs_known(spec)
+        if written:
+            known = {**(known or {}), **written}
         record = make_record(
             self.ctx, self.run_id, self.flow_name, key, spec, attempt, status, started, ended,
             exit_value, error, reason, fingerprint, known,
@@ -333,7 +376,7 @@ class DagRun:
             self.records.append(record)
 
     def _inputs_known(self, spec: NotebookSpec) -> dict[str, str | None] | None:
-        """Input versions read for the fingerprint (outputs are read again after a run)."""
+        """Input versions read for the fingerprint (never outputs: those were read before the run)."""
         known = self._versions.pop(spec.index, None)
         return None if known is None else {i.path: known[i.path] for i in spec.inputs if i.path in known}
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Union
 
 from dtflw.errors import FlowDefinitionError
 from dtflw.model.dag import Dag
 from dtflw.model.specs import NotebookSpec
+from dtflw.model.status import RunStatus
+from dtflw.run.history import HistoryStore, check_run_id
 
 # One notebook pattern or several; patterns match the declared path, workspace path, project
 # path or task key (`*`, `?` and `[...]` allowed).
@@ -59,3 +61,31 @@ def select(
         picked |= up or set()
     nothing_asked = only is None and tags is None and from_ is None and to is None
     return set(dag.specs) if nothing_asked else picked
+
+
+def forced(dag: Dag, force: bool | Patterns, selected: Set[int]) -> set[int]:
+    """The selected notebooks `force=` makes run whatever `lazy=` says."""
+    if force is None or force is False:
+        return set()
+    if force is True:
+        return set(selected)
+    return select(dag, only=force) & selected
+
+
+def resume_state(
+    history: HistoryStore, flow: str, resume: str, dag: Dag, selected: Set[int]
+) -> tuple[set[int], dict[int, str]]:
+    """What `resume=` means for a run: the notebooks to run again (those that did not succeed in
+    the resumed run, and everything downstream of them) and, for the others, that run's id."""
+    run_id = history.last_run_id(flow) if resume == "last" else check_run_id(resume)
+    if run_id is None:
+        raise FlowDefinitionError(f"resume={resume!r}: no earlier run of flow '{flow}' is recorded.")
+    final: dict[str, RunStatus] = {}
+    known = run_id in history.run_ids()
+    for record in history.records(run_id, flow) if known else ():
+        final[record.key] = record.status
+    if not final:
+        raise FlowDefinitionError(f"resume={resume!r}: run '{run_id}' has no records for flow '{flow}'.")
+    redo = {i for i in selected if not (final.get(dag.keys[i]) or RunStatus.FAILED).ok}
+    rerun = dag.descendants(redo) & selected
+    return rerun, {i: run_id for i in selected - rerun}

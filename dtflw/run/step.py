@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import attrs
 
@@ -23,7 +23,7 @@ from dtflw.errors import (
     SchemaMismatchError,
 )
 from dtflw.model.specs import NotebookSpec
-from dtflw.model.status import RunStatus
+from dtflw.model.status import RunStatus, as_status
 from dtflw.run.context import RunContext
 from dtflw.storage.leases import held
 
@@ -36,19 +36,27 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")  # fits a marker owner with a su
 class RunOutcome:
     """What happened to one notebook: status, exit value, why, attempts and seconds taken."""
 
-    status: RunStatus = attrs.field(converter=RunStatus)  # succeeded or skipped
+    status: RunStatus = attrs.field(converter=as_status)  # succeeded or skipped
     exit_value: str | None = None
     reason: str = ""
     attempts: int = 0
     seconds: float = 0.0
 
 
-def resolve_input_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
-    """Check that every input exists; optional missing inputs become "". Raises MissingInputError."""
+def resolve_input_values(ctx: RunContext, spec: NotebookSpec, produced: Collection[str] = ()) -> dict[str, str]:
+    """Check that every input exists; optional missing inputs become "". Raises MissingInputError.
+
+    `produced`: paths this run's own notebooks wrote and validated moments ago (not checked again).
+    """
     values: dict[str, str] = {}
     for inp in spec.inputs:
         present = bool(inp.path) and (
-            bool(ctx.storage.list(inp.path)) if ctx.storage.is_pattern(inp.path) else ctx.storage.table_exists(inp.path)
+            inp.path in produced
+            or (
+                bool(ctx.storage.list(inp.path))
+                if ctx.storage.is_pattern(inp.path)
+                else ctx.storage.table_exists(inp.path)
+            )
         )
         if present:
             values[inp.widget] = inp.path
@@ -142,9 +150,9 @@ def as_run_error(
     return run_error
 
 
-def call_values(ctx: RunContext, spec: NotebookSpec) -> dict[str, str]:
+def call_values(ctx: RunContext, spec: NotebookSpec, produced: Collection[str] = ()) -> dict[str, str]:
     """The widgets a notebook gets: args, checked input paths and output paths."""
-    return {**spec.args, **resolve_input_values(ctx, spec), **{o.widget: o.path for o in spec.outputs}}
+    return {**spec.args, **resolve_input_values(ctx, spec, produced), **{o.widget: o.path for o in spec.outputs}}
 
 
 def execute_spec(

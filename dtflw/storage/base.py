@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import builtins
 import fnmatch
+import functools
 import hashlib
 import inspect
 import re
-import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -223,6 +223,11 @@ class Storage(PendingMarkers, ABC):
             return self.exists(path, ignore_pending=ignore_pending)
         return bool(self.exists(path)) and (ignore_pending or not self.is_pending(path))
 
+    def tables_exist(self, paths: Sequence[str]) -> builtins.list[bool]:
+        """`table_exists` of each path, in order: what a lazy run asks about all of its outputs
+        before it starts (backends may answer faster than one call at a time)."""
+        return [self.table_exists(p) for p in paths]
+
     def _table_is_complete(self, abs_path: str) -> bool:
         if self._format == "delta" and not abs_path.endswith(".parquet"):
             log = self._list_dir(join_path(abs_path, "_delta_log"))
@@ -343,27 +348,21 @@ class Storage(PendingMarkers, ABC):
         return path if self.is_abs_path(path) else self.get_abs_path(path)
 
 
-_EXISTS_SIGNATURES: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
-
-
+@functools.lru_cache(maxsize=256)
 def _exists_takes_ignore_pending(cls: type[Storage]) -> bool:
     """True when `cls.exists` accepts `ignore_pending=` (a named parameter or `**kwargs`).
 
-    Inspected once per class. An `exists` whose signature cannot be read counts as 0.6.x-style.
+    Inspected once per class (a bounded cache: asked for every table check). An `exists` whose
+    signature cannot be read counts as 0.6.x-style.
     """
-    known = _EXISTS_SIGNATURES.get(cls)
-    if known is None:
-        try:
-            params = list(inspect.signature(cls.exists).parameters.values())
-        except (TypeError, ValueError):
-            params = []
-        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        known = any(
-            p.kind is inspect.Parameter.VAR_KEYWORD or (p.name == "ignore_pending" and p.kind in keyword)
-            for p in params
-        )
-        _EXISTS_SIGNATURES[cls] = known
-    return known
+    try:
+        params = list(inspect.signature(cls.exists).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD or (p.name == "ignore_pending" and p.kind in keyword) for p in params
+    )
 
 
 def _check_path_arg(value: object, name: str) -> None:

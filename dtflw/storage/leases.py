@@ -125,10 +125,7 @@ def held(
             )
     except BaseException:
         for path, who in owners.items():  # nothing written yet: withdraw, clearing nobody else
-            marker = storage.pending_marker(path)
-            mark = storage._marks().pop((marker, who), None)
-            if mark is not None:
-                storage._withdraw(marker, mark.name)
+            storage.withdraw_pending(path, who)
         raise
     holds = [_RENEWER.hold(storage, path, who, lease) for path, who in owners.items()]
     try:

@@ -5,15 +5,21 @@ from __future__ import annotations
 import os
 import stat
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dtflw.errors import InvalidArgumentError, StorageError
 from dtflw.files import rmtree_tolerant
-from dtflw.storage.base import PathInfo, Storage
+from dtflw.storage.base import PENDING_SUFFIX, PathInfo, Storage, _is_data_entry, has_glob
+
+try:  # a local disk can lock: one marker file per table instead of a folder of entries
+    from dtflw.storage.file_markers import LockedFileMarkers as _Markers
+except ImportError:  # pragma: no cover - no flock (Windows): the generic marker folders
+    from dtflw.storage.markers import PendingMarkers as _Markers  # type: ignore[assignment]
 
 
-class LocalStorage(Storage):
+class LocalStorage(_Markers, Storage):
     """Tables under a local folder `root`; paths are plain absolute paths (`/tmp/x/Table.parquet`).
 
     Spark gets `file:` URIs, so reads and writes stay on local disk even inside the local
@@ -69,6 +75,76 @@ class LocalStorage(Storage):
             return [info] if info else None
         except FileNotFoundError:
             return None
+
+    def exists(self, path: str, ignore_pending: bool = False) -> bool:
+        """`Storage.exists`, with the pending check as one `stat` (this runs for every output of
+        every notebook of every run)."""
+        abs_path = self._checked_abs(path)
+        if self.is_pattern(abs_path):
+            return super().exists(abs_path, ignore_pending)  # refused there, with the reason
+        return self._table_is_complete(abs_path) and (
+            ignore_pending or not self._path_exists(abs_path.rstrip("/") + PENDING_SUFFIX)
+        )
+
+    def tables_exist(self, paths: Sequence[str]) -> list[bool]:
+        """As `Storage.tables_exist`, with the two `stat`s per parquet file in one tight loop."""
+        if type(self).exists is not LocalStorage.exists or self._format == "delta":
+            return super().tables_exist(paths)
+        base = self._base_path
+        found = []
+        for path in paths:
+            if path.__class__ is not str or not path.startswith(base) or has_glob(path[len(base) :]):
+                found.append(self.table_exists(path))  # the general route (and its errors)
+                continue
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                found.append(False)
+                continue
+            if stat.S_ISDIR(st.st_mode) and not self._table_is_complete(path):
+                found.append(False)
+                continue
+            found.append(not self._path_exists(path.rstrip("/") + PENDING_SUFFIX))
+        return found
+
+    def table_exists(self, path: str, ignore_pending: bool = False) -> bool:
+        if type(self).exists is not LocalStorage.exists:  # a subclass decides: honour it as Storage does
+            return super().table_exists(path, ignore_pending)
+        return self.exists(path, ignore_pending)
+
+    def _table_is_complete(self, abs_path: str) -> bool:
+        """The generic rule (`Storage._table_is_complete`) with one `stat` for a file and names
+        only for a folder: this check runs for every input and output of every notebook."""
+        if self._format == "delta" and not abs_path.endswith(".parquet"):
+            return super()._table_is_complete(abs_path)
+        try:
+            st = os.stat(abs_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            return True
+        try:
+            with os.scandir(abs_path) as it:
+                return any(_is_data_entry(e.name) or e.name == "_SUCCESS" for e in it)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def _files_below(self, abs_path: str) -> list[tuple[str, int, int]] | None:
+        """As `Storage._files_below`, with one `stat` for a single file (the common parquet output)."""
+        try:
+            st = os.stat(abs_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return super()._files_below(abs_path)
+        return [(os.path.basename(abs_path.rstrip("/")), st.st_size, int(st.st_mtime * 1000))]
+
+    def _path_exists(self, path: str) -> bool:
+        try:
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
 
     def _stat(self, path: str) -> PathInfo | None:
         try:

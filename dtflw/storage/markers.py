@@ -26,6 +26,7 @@ running notebook's outputs from one shared thread. Backends whose entries are fo
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import json
 import logging
@@ -106,6 +107,7 @@ def entry_name(stamp: int, owner: str, lease_seconds: float, notebook: str | Non
     return f"{stamp:020d}-{owner}~{ms}" + (f"~{notebook_tag(notebook)}" if notebook else "")
 
 
+@functools.lru_cache(maxsize=4096)
 def notebook_tag(notebook: str) -> str:
     """A short, name-safe tag of a notebook path."""
     return hashlib.sha1(notebook.encode("utf-8")).hexdigest()[:10]
@@ -313,6 +315,13 @@ class PendingMarkers:
             self._delete(join_path(marker, name), recurse=True)
         if len(doomed) == len(listed):
             self._remove_empty_dir(marker)
+
+    def withdraw_pending(self, path: str, owner: str) -> None:
+        """Take back writer `owner`'s mark before it wrote anything (a conflict on another output)."""
+        marker = self.pending_marker(path)
+        mark = self._marks().pop((marker, owner), None)
+        if mark is not None:
+            self._withdraw(marker, mark.name)
 
     def _withdraw(self, marker: str, name: str) -> None:
         """Remove one entry, and the marker folder if that left it empty."""
