@@ -106,6 +106,12 @@ class Logger(LoggerBase):
             emit(level, message)
 
 
+def is_silent(logger: LoggerBase) -> bool:
+    """True when `logger` is dtflw's own at "silent", so a line for it need not even be built
+    (a subclass that writes lines itself is always asked)."""
+    return type(logger).log is Logger.log and logger.verbosity == "silent"
+
+
 # dtflw 0.6.x name of the default logger.
 DefaultLogger = Logger
 

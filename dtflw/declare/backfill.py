@@ -54,8 +54,10 @@ def expand_flow(
 def check_templates(specs: Sequence[NotebookSpec]) -> None:
     """A `{name}` path template needs an iteration to fill it: a for-each notebook or a backfill."""
     for spec in specs:
-        tables: list[InputSpec | OutputSpec] = [*spec.inputs, *spec.outputs]
+        tables: tuple[InputSpec | OutputSpec, ...] = (*spec.inputs, *spec.outputs)
         for table in tables:
+            if "{" not in table.path:
+                continue  # no template (nearly every table): nothing to fill
             names = [n for n in placeholders(table.path) if n not in spec.params]
             if names:
                 raise FlowDefinitionError(

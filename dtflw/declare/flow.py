@@ -36,6 +36,7 @@ from dtflw.model.status import LazyMode, RunStatus
 from dtflw.run.context import NotebookRunner
 from dtflw.run.decide import Plan
 from dtflw.run.events import EVENTS, FlowEvent, Hook, fire_hooks, ignore_event
+from dtflw.run.heap import older_objects_frozen
 from dtflw.run.history import HistoryStore, RunRecord, new_run_id
 from dtflw.run.options import Force, RunOptions
 from dtflw.run.recording import EagerRecorder, run_error_reason
@@ -236,17 +237,19 @@ class Flow:
         if lazy is None:
             lazy = "auto" if params else False
         options = RunOptions(max_workers, lazy, only, tags, from_, to, force, resume)
-        specs = self._to_run(options)
-        if params:
-            specs = self._backfill(specs, backfill_sets(params))
-        check_templates(specs)
-        run = DagRun(self._ctx, specs, options, self.name, self._fire if any(self._hooks.values()) else ignore_event)
-        if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
-            for spec in run.dag.specs.values():
-                self._publish(spec)
-            return run.declared_result()
-        result = run.execute()
-        self._apply(run.dag.specs, result)
+        with older_objects_frozen():  # thousands of notebooks: keep full collections cheap
+            specs = self._to_run(options)
+            if params:
+                specs = self._backfill(specs, backfill_sets(params))
+            check_templates(specs)
+            sink = self._fire if any(self._hooks.values()) else ignore_event
+            run = DagRun(self._ctx, specs, options, self.name, sink)
+            if is_declare_only():  # nothing runs; the declarations stay pending for plan/graph/export
+                for spec in run.dag.specs.values():
+                    self._publish(spec)
+                return run.declared_result()
+            result = run.execute()
+            self._apply(run.dag.specs, result)
         if run.interrupted:
             raise FlowInterrupted(result, self.name, _counts(result))
         if not result.ok:

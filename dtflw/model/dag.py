@@ -105,7 +105,8 @@ def build_dag(specs: Sequence[NotebookSpec]) -> Dag:
     for spec in specs:
         ups: set[int] = set()
         for inp in spec.inputs:
-            ups.update(p for p in inp.producers if p in by_index)
+            if inp.producers:
+                ups.update(p for p in inp.producers if p in by_index)
             if inp.producer is not None and inp.producer in by_index:
                 ups.add(inp.producer)
             elif writers.get(inp.path) == spec.index:
@@ -157,10 +158,11 @@ def topological_order(upstream: Mapping[int, Iterable[int]]) -> list[int]:
 
     Kahn's algorithm with a heap: O((nodes + edges) log nodes).
     """
-    waiting = {node: len(set(ups)) for node, ups in upstream.items()}
+    unique = {node: ups if isinstance(ups, (set, frozenset)) else set(ups) for node, ups in upstream.items()}
+    waiting = {node: len(ups) for node, ups in unique.items()}
     down: dict[int, list[int]] = {}
-    for node, ups in upstream.items():
-        for up in set(ups):
+    for node, ups in unique.items():
+        for up in ups:
             down.setdefault(up, []).append(node)
     ready = [node for node, count in waiting.items() if count == 0]
     heapq.heapify(ready)

@@ -83,6 +83,7 @@ class RunContext:
         self.logger = logger if logger is not None else Logger()
         self._runner = runner
         self._source_hashes: dict[tuple[str, int, int], str] = {}
+        self._finder: tuple[Any, Any] | None = None  # (dbutils, its runtime's notebook_file or None)
 
     @property
     def dbutils(self) -> Any:
@@ -155,7 +156,10 @@ class RunContext:
 
     def source_hash(self, abs_path: str) -> str | None:
         """SHA-256 of a notebook's source when the runtime can read it (local runtime), else None."""
-        find = getattr(getattr(self.dbutils, "runtime", None), "notebook_file", None)
+        dbutils = self.dbutils
+        if self._finder is None or self._finder[0] is not dbutils:  # looked up once per dbutils
+            self._finder = (dbutils, getattr(getattr(dbutils, "runtime", None), "notebook_file", None))
+        find = self._finder[1]
         if find is None:
             return None
         path = find(abs_path)

@@ -96,26 +96,21 @@ def decide(
     only when outputs exist and the fingerprint equals the last successful run's.
     """
 
-    def run(reason: str, fingerprint_: str | None = None) -> Decision:
-        return Decision(spec.index, key, spec.label, PlanAction.RUN, reason, fingerprint_)
-
-    def skip(reason: str, fingerprint_: str | None = None) -> Decision:
-        return Decision(spec.index, key, spec.label, PlanAction.SKIP, reason, fingerprint_)
-
+    run, skip = PlanAction.RUN, PlanAction.SKIP
     if forced:
-        return run("forced")
+        return Decision(spec.index, key, spec.label, run, "forced")
     if lazy is False:
-        return run("lazy=False")
+        return Decision(spec.index, key, spec.label, run, "lazy=False")
     if not outputs_exist():
-        return run("outputs missing")
+        return Decision(spec.index, key, spec.label, run, "outputs missing")
     if lazy is True:
-        return skip("outputs exist")
+        return Decision(spec.index, key, spec.label, skip, "outputs exist")
     now, versions = current()
     if last_success is None:
-        return run("no successful run recorded", now)
+        return Decision(spec.index, key, spec.label, run, "no successful run recorded", now)
     if last_success.get("fingerprint") == now:
-        return skip("up to date", now)
-    return run(_what_changed(spec, versions, last_success), now)
+        return Decision(spec.index, key, spec.label, skip, "up to date", now)
+    return Decision(spec.index, key, spec.label, run, _what_changed(spec, versions, last_success), now)
 
 
 def _what_changed(spec: NotebookSpec, versions: Mapping[str, str | None], last: Mapping[str, Any]) -> str:

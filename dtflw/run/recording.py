@@ -51,13 +51,19 @@ def make_record(
     Table versions are read for a notebook that ran and for a skip that carries a fingerprint
     (`lazy="auto"` compares them next time); a plain `lazy=True` skip or a failure has none.
     """
-    storage = ctx.storage
-    known = known_versions or {}
-
-    def version(path: str) -> str | None:  # `known_versions`: read moments ago for this notebook
-        return known[path] if path in known else storage.version(path)
-
     with_versions = status is RunStatus.SUCCEEDED or (status is RunStatus.SKIPPED and fingerprint is not None)
+    if with_versions:
+        storage = ctx.storage
+        known = known_versions or {}
+
+        def version(path: str) -> str | None:  # `known_versions`: read moments ago for this notebook
+            return known[path] if path in known else storage.version(path)
+
+        inputs = tuple([TableVersion(i.name, i.path, version(i.path) if i.path else None) for i in spec.inputs])
+        outputs = tuple([TableVersion(o.alias, o.path, version(o.path)) for o in spec.outputs])
+    else:  # a failure, or a plain `lazy=True` skip: no versions
+        inputs = tuple([TableVersion(i.name, i.path, None) for i in spec.inputs])
+        outputs = tuple([TableVersion(o.alias, o.path, None) for o in spec.outputs])
     return RunRecord(
         run_id=run_id,
         flow=flow,
@@ -66,10 +72,8 @@ def make_record(
         attempt=attempt,
         status=status,
         args=ctx.redact(spec.args) if spec.args else {},
-        inputs=tuple(
-            TableVersion(i.name, i.path, version(i.path) if with_versions and i.path else None) for i in spec.inputs
-        ),
-        outputs=tuple(TableVersion(o.alias, o.path, version(o.path) if with_versions else None) for o in spec.outputs),
+        inputs=inputs,
+        outputs=outputs,
         started=started,
         ended=ended,
         exit_value=ctx.redact_text(exit_value) if exit_value else exit_value,

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from dtflw.databricks import get_spark_session_if_running
 from dtflw.errors import FlowDefinitionError, NotebookCancelledError, NotebookRunError, error_chain
+from dtflw.logger import is_silent
 from dtflw.model.dag import Dag, build_dag
 from dtflw.model.results import FlowRunResult, NotebookResult
 from dtflw.model.specs import NotebookSpec
@@ -262,10 +263,11 @@ class DagRun:
 
     def _finish(self, index: int, result: NotebookResult) -> None:
         self.results[index] = result
-        status = result.status.value if not result.reason else f"{result.status.value} ({result.reason})"
-        verb = "Failed" if result.status is RunStatus.FAILED else "Finished"
-        line = f"{verb}: '{self.dag.specs[index].abs_path}' {status}"
-        self.ctx.logger.log(line + (f": {result.error}" if result.error else ""))
+        if not is_silent(self.ctx.logger):
+            status = result.status.value if not result.reason else f"{result.status.value} ({result.reason})"
+            verb = "Failed" if result.status is RunStatus.FAILED else "Finished"
+            line = f"{verb}: '{self.dag.specs[index].abs_path}' {status}"
+            self.ctx.logger.log(line + (f": {result.error}" if result.error else ""))
         self._emit(FlowEventName.NOTEBOOK_END, result.notebook, result)
 
     def _upstream_failed(self, index: int, blocked: Sequence[int]) -> NotebookResult:
@@ -278,7 +280,8 @@ class DagRun:
         spec, key = self.dag.specs[index], self.dag.keys[index]
         started = time.time()
         self._started.add(index)
-        self.ctx.logger.log(f"Started: '{spec.abs_path}'")
+        if not is_silent(self.ctx.logger):
+            self.ctx.logger.log(f"Started: '{spec.abs_path}'")
         self._emit(FlowEventName.NOTEBOOK_START, spec.label)
         try:
             decision = self._decided.pop(index, None) or self.decision(index)
