@@ -36,9 +36,9 @@ class CountingStorage(LocalStorage):
             self.asked.append((path, threading.current_thread().name))
         return super().table_exists(path, ignore_pending)
 
-    def tables_exist(self, paths):  # type: ignore[no-untyped-def]
+    def tables_exist(self, paths, max_workers=8):  # type: ignore[no-untyped-def]
         self.batches.append(list(paths))
-        return super().tables_exist(paths)
+        return super().tables_exist(paths, max_workers)
 
 
 def writer(args: dict[str, str]) -> None:
@@ -172,6 +172,35 @@ def test_tables_exist_honours_a_subclass_that_decides_existence(tmp_path):
     assert storage.tables_exist([str(tmp_path / "T.parquet")]) == [False]
 
 
+def test_a_remote_storage_is_asked_several_questions_at_a_time(tmp_path):
+    import time
+
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most at once
+
+    class Slow(LocalStorage):  # a round trip per question, as on Azure
+        def exists(self, path, ignore_pending=False):  # type: ignore[no-untyped-def]
+            with lock:
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight[1], in_flight[0])
+            time.sleep(0.05)
+            with lock:
+                in_flight[0] -= 1
+            if path.endswith("bad"):
+                raise OSError("connection reset")
+            return path.endswith("yes")
+
+    storage = Slow(tmp_path)
+    paths = [str(tmp_path / f"T{n}.{'yes' if n % 2 else 'no'}") for n in range(8)]
+    assert storage.tables_exist(paths, max_workers=4) == [n % 2 == 1 for n in range(8)]  # in order
+    assert 2 <= in_flight[1] <= 4
+    in_flight[1] = 0
+    assert storage.tables_exist(paths, max_workers=1) == [n % 2 == 1 for n in range(8)]
+    assert in_flight[1] == 1
+    with pytest.raises(OSError, match="connection reset"):
+        storage.tables_exist([*paths, str(tmp_path / "T.bad")], max_workers=4)
+
+
 # ---- the collector ------------------------------------------------------------------------------
 def test_objects_older_than_a_run_are_frozen_during_it_and_thawed_after():
     assert gc.get_freeze_count() == 0
@@ -215,3 +244,27 @@ def test_only_dtflws_own_logger_at_silent_counts_as_silent():
 
     assert is_silent(Logger("silent")) and not is_silent(Logger("default"))
     assert not is_silent(Printing("silent"))  # a 0.6.x-style logger writes what it is given
+
+
+def test_when_checking_all_outputs_at_once_fails_each_notebook_is_decided_on_its_own(tmp_path):
+    names = ["a", "b"]
+    flow, _, _ = chain(tmp_path, names)
+    flow.run()
+    again, storage, _ = chain(tmp_path, names)
+
+    def unavailable(paths, max_workers=8):  # type: ignore[no-untyped-def]
+        raise OSError("throttled")
+
+    storage.tables_exist = unavailable  # type: ignore[method-assign]
+    result = again.run(lazy=True)
+    assert [r.status for r in result] == ["skipped", "skipped"]
+    assert sorted(p for p, _ in storage.asked) == sorted([again["A"], again["B"]])
+
+
+def test_a_plan_asks_about_all_outputs_in_one_go(tmp_path):
+    names = ["a", "b", "c"]
+    flow, _, _ = chain(tmp_path, names)
+    flow.run()
+    again, storage, _ = chain(tmp_path, names)
+    plan = again.plan(lazy=True)
+    assert not plan.to_run and storage.batches == [[flow[n.upper()] for n in names]] and storage.asked == []

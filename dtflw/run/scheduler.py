@@ -108,12 +108,29 @@ class DagRun:
         """Every decision without running anything (downstream of a run predicted to run)."""
         runs: set[int] = set()
         decisions = []
-        for index in self.dag.order:
-            d = self.decision(index, upstream_runs=bool(self.dag.upstream[index] & runs))
-            if d.action is PlanAction.RUN:
-                runs.add(index)
-            decisions.append(d)
+        self._check_outputs_at_once([i for i in self.dag.order if i in self.selected])
+        try:
+            for index in self.dag.order:
+                d = self.decision(index, upstream_runs=bool(self.dag.upstream[index] & runs))
+                if d.action is PlanAction.RUN:
+                    runs.add(index)
+                decisions.append(d)
+        finally:
+            self._present = {}
         return Plan(tuple(decisions), self.options.lazy)
+
+    def _check_outputs_at_once(self, order: list[int]) -> None:
+        """Ask the storage about every output of `order` in one go (what lazy decisions ask one
+        by one); `_present` holds the answers until the caller clears it."""
+        if self.options.lazy is False:
+            return
+        paths = list(dict.fromkeys(o.path for i in order for o in self.dag.specs[i].outputs))
+        try:
+            found = self.ctx.storage.tables_exist(paths, max_workers=self.options.max_workers)
+        except Exception as error:  # each decision asks again, and a failure stays its notebook's
+            self.ctx.logger.debug(f"Checking the outputs in one go failed ({error}); checking one by one.")
+            return
+        self._present = dict(zip(paths, found))
 
     def declared_result(self) -> FlowRunResult:
         """The result of a declare-only run: every notebook skipped, nothing touched."""
@@ -187,12 +204,7 @@ class DagRun:
         """
         skipped: set[int] = set()
         left: list[int] = []
-        if self.options.lazy is not False:  # every output checked in one go (what a lazy decision asks)
-            paths = list(dict.fromkeys(o.path for i in order for o in self.dag.specs[i].outputs))
-            try:
-                self._present = dict(zip(paths, self.ctx.storage.tables_exist(paths)))
-            except Exception as error:  # each decision asks again, and a failure stays its notebook's
-                self.ctx.logger.debug(f"Checking the outputs in one go failed ({error}); checking one by one.")
+        self._check_outputs_at_once(order)
         try:
             for index in order:
                 self._skip_ahead_one(index, skipped, left)

@@ -15,6 +15,7 @@ import inspect
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import attrs
@@ -223,10 +224,14 @@ class Storage(PendingMarkers, ABC):
             return self.exists(path, ignore_pending=ignore_pending)
         return bool(self.exists(path)) and (ignore_pending or not self.is_pending(path))
 
-    def tables_exist(self, paths: Sequence[str]) -> builtins.list[bool]:
+    def tables_exist(self, paths: Sequence[str], max_workers: int = 8) -> builtins.list[bool]:
         """`table_exists` of each path, in order: what a lazy run asks about all of its outputs
-        before it starts (backends may answer faster than one call at a time)."""
-        return [self.table_exists(p) for p in paths]
+        before it starts. Asked `max_workers` at a time (remote storages answer each question
+        with a round trip); a failure raises the first error."""
+        if len(paths) < 2 or max_workers < 2:
+            return [self.table_exists(p) for p in paths]
+        with ThreadPoolExecutor(min(max_workers, len(paths)), thread_name_prefix="dtflw-exists") as pool:
+            return list(pool.map(self.table_exists, paths))
 
     def _table_is_complete(self, abs_path: str) -> bool:
         if self._format == "delta" and not abs_path.endswith(".parquet"):
