@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from dtflw.errors import FlowDefinitionError, FlowRunError, InvalidArgumentError
 from dtflw.model.foreach import date_range, param_sets, parse_backfill, values_in
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils, writes_outputs
+from tests.concurrency_probe import Concurrency
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 
@@ -139,23 +138,19 @@ def test_for_each_iterations_paths_and_inputs(tmp_path: Path, dbutils: FakeDbuti
 
 
 def test_for_each_concurrency_limit(tmp_path: Path, dbutils: FakeDbutils) -> None:
-    running, peak, lock = [0], [0], threading.Lock()
+    probe = Concurrency(pause=0.03)
     stub = writes_outputs()
 
     def slow(args: dict[str, str]) -> Any:
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.03)
-        with lock:
-            running[0] -= 1
+        with probe:
+            pass
         return stub(args)
 
     dbutils.notebook.register("ingest", slow)
     flow = new_flow(tmp_path, dbutils)
     flow.notebook("ingest").for_each(n=list(range(10)), concurrency=2).output("T").add()
     assert flow.run(max_workers=8).ok
-    assert peak[0] == 2
+    assert probe.peak == 2
 
 
 def test_for_each_is_declared_with_add(tmp_path: Path, dbutils: FakeDbutils) -> None:

@@ -18,6 +18,7 @@ from dtflw.logger import Logger, LoggerBase, is_silent
 from dtflw.run.heap import older_objects_frozen
 from dtflw.storage.local import LocalStorage
 from dtflw.testing import FakeDbutils, write_parquet_stub
+from tests.concurrency_probe import Concurrency
 
 
 class CountingStorage(LocalStorage):
@@ -173,19 +174,12 @@ def test_tables_exist_honours_a_subclass_that_decides_existence(tmp_path):
 
 
 def test_a_remote_storage_is_asked_several_questions_at_a_time(tmp_path):
-    import time
-
-    lock = threading.Lock()
-    in_flight = [0, 0]  # now, most at once
+    probe = Concurrency(pause=0.05)
 
     class Slow(LocalStorage):  # a round trip per question, as on Azure
         def exists(self, path, ignore_pending=False):  # type: ignore[no-untyped-def]
-            with lock:
-                in_flight[0] += 1
-                in_flight[1] = max(in_flight[1], in_flight[0])
-            time.sleep(0.05)
-            with lock:
-                in_flight[0] -= 1
+            with probe:
+                pass
             if path.endswith("bad"):
                 raise OSError("connection reset")
             return path.endswith("yes")
@@ -193,10 +187,10 @@ def test_a_remote_storage_is_asked_several_questions_at_a_time(tmp_path):
     storage = Slow(tmp_path)
     paths = [str(tmp_path / f"T{n}.{'yes' if n % 2 else 'no'}") for n in range(8)]
     assert storage.tables_exist(paths, max_workers=4) == [n % 2 == 1 for n in range(8)]  # in order
-    assert 2 <= in_flight[1] <= 4
-    in_flight[1] = 0
+    assert 2 <= probe.peak <= 4
+    probe.peak = 0
     assert storage.tables_exist(paths, max_workers=1) == [n % 2 == 1 for n in range(8)]
-    assert in_flight[1] == 1
+    assert probe.peak == 1
     with pytest.raises(OSError, match="connection reset"):
         storage.tables_exist([*paths, str(tmp_path / "T.bad")], max_workers=4)
 
