@@ -4,8 +4,9 @@ The generic protocol (`dtflw.storage.markers`) keeps one entry per writer in a m
 because object stores and `dbutils.fs` have no lock. A local disk has one (`flock`), so here the
 marker `<table>._dtflw_pending` is a single file holding the same entries as JSON, and every
 change is a read-modify-write under the file's lock. Same rules, same leases, same errors; but a
-mark and a clear touch one file instead of creating and removing a folder (a `mkdir`/`rmdir`
-pair costs ~400 µs on a journaling disk; the locked update ~20 µs).
+mark and a clear touch one file instead of creating, listing and removing a folder: measured on
+the 2-core machine, a mark and a clear take 220 µs against 530 µs on its disk, 150 µs against
+210 µs in memory (first writes of fresh tables).
 
 - The file exists exactly while the table is pending; the last writer to clear removes it while
   holding the lock. A waiter that then gets the lock of the removed file notices (the path no

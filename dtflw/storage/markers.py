@@ -8,7 +8,8 @@ with the default lease) and holding a little JSON (notebook, owner, run id) for 
 A writer is live while its entry's modification time (or its start, whichever is later) plus its
 lease lies in the future, so liveness needs only the listing; `held()` renews the leases of a
 running notebook's outputs from one shared thread. Backends whose entries are folders
-(dbutils.fs) renew a `lease` file inside the folder instead.
+(dbutils.fs) renew a `lease` file inside the folder instead. On a local disk the same entries
+live in one file changed under a lock (`dtflw.storage.file_markers`).
 
 - `mark_pending` creates the entry, then lists the marker once: when another writer is live
   there, this one withdraws its entry and raises `ConcurrentWriteError` naming that writer.
