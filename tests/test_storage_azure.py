@@ -186,6 +186,49 @@ def test_exists_is_one_request_whatever_the_table_size(azurite, tree):
     assert not delta.exists("tables/Missing") and delta_requests.take() == 2  # no commit, nothing at all
 
 
+def test_tables_exist_asks_several_at_a_time_and_answers_as_exists(azurite, tree):
+    """What a lazy run asks before it starts: every output at once, a request each, in parallel."""
+    storage, requests = blob_storage(azurite)
+    paths = [*EXPECTED, *MARKER_EXPECTED]
+    one_by_one = [storage.table_exists(p) for p in paths]
+    assert one_by_one == [e[0] for e in EXPECTED.values()] + list(MARKER_EXPECTED.values())
+    sent = requests.take()
+    assert storage.tables_exist(paths, max_workers=8) == one_by_one
+    assert requests.take() == sent  # the same requests, only not one after another
+
+
+def test_a_flow_on_blob_storage_runs_then_skips_what_is_there(azurite, work):
+    """End to end on Azurite: pending markers and history on the container, outputs checked in
+    one go by the lazy run, a deleted output brought back."""
+    from dtflw import Logger, init_flow
+
+    storage, _ = blob_storage(azurite, container=work.container_name)
+    dbutils = FakeDbutils()
+
+    def writer(args: dict[str, str]) -> None:
+        for key, value in args.items():
+            if key.endswith("_out"):
+                put_blobs(work, [value[len(storage.base_path) :] + "/part-0.parquet"])
+
+    def declared() -> Any:
+        flow = init_flow(storage, dbutils=dbutils, logger=Logger("silent"), name="blobs")
+        flow.notebook("a").output("A").add()
+        flow.notebook("b").input("A").output("B").add()
+        flow.notebook("c").input("B").output("C").add()
+        return flow
+
+    for name in "abc":
+        dbutils.notebook.register(name, writer)
+    first = declared()
+    assert [r.status for r in first.run(max_workers=2)] == ["succeeded"] * 3
+    assert not [n for n in names(work) if "_dtflw_pending" in n]  # every marker cleared
+    assert [r.status for r in declared().run(max_workers=4, lazy=True)] == ["skipped"] * 3
+    storage.delete(first["B"])
+    again = declared().run(max_workers=4, lazy=True)
+    assert [(r.notebook, r.status) for r in again] == [("a", "skipped"), ("b", "succeeded"), ("c", "skipped")]
+    assert len({n.split("/")[2] for n in names(work, "_dtflw/history/") if n.endswith(".jsonl")}) == 3  # runs
+
+
 # ---- globs ----------------------------------------------------------------------------------
 def test_glob_matches_per_segment(azurite, tree):
     storage, _ = blob_storage(azurite)
