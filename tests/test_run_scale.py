@@ -172,6 +172,13 @@ def test_tables_exist_honours_a_subclass_that_decides_existence(tmp_path):
     write_parquet_stub(str(tmp_path / "T.parquet"))
     assert storage.tables_exist([str(tmp_path / "T.parquet")]) == [False]
 
+    class Strict(LocalStorage):  # a stricter completeness rule
+        def _table_is_complete(self, abs_path: str) -> bool:
+            return False
+
+    assert Strict(tmp_path).tables_exist([str(tmp_path / "T.parquet")]) == [False]
+    assert LocalStorage(tmp_path).tables_exist([str(tmp_path / "T.parquet")]) == [True]
+
 
 def test_a_remote_storage_is_asked_several_questions_at_a_time(tmp_path):
     probe = Concurrency(pause=0.05)

@@ -89,8 +89,9 @@ class LocalStorage(_Markers, Storage):
     def tables_exist(self, paths: Sequence[str], max_workers: int = 8) -> list[bool]:
         """As `Storage.tables_exist`, with the two `stat`s per parquet file in one tight loop
         (threads would only wait for each other: a local `stat` takes microseconds)."""
-        if type(self).exists is not LocalStorage.exists:  # a subclass decides (maybe slowly): as Storage does
-            return super().tables_exist(paths, max_workers)
+        own = type(self)
+        if own.exists is not LocalStorage.exists or own._table_is_complete is not LocalStorage._table_is_complete:
+            return super().tables_exist(paths, max_workers)  # a subclass decides (maybe slowly): as Storage does
         if self._format == "delta":
             return super().tables_exist(paths, max_workers=1)
         base = self._base_path
