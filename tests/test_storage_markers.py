@@ -295,6 +295,21 @@ def test_a_marker_folder_on_local_disk_is_handled_by_the_generic_protocol(tmp_pa
     assert storage.exists(table) and not Path(storage.pending_marker(table)).exists()
 
 
+def test_abandoning_and_withdrawing_through_a_local_marker_folder_use_the_folder(tmp_path):
+    storage = LocalStorage(tmp_path)
+    a, b = str(tmp_path / "A.parquet"), str(tmp_path / "B.parquet")
+    Path(storage.pending_marker(a)).mkdir()  # folders left by an earlier release
+    Path(storage.pending_marker(b)).mkdir()
+    failed = storage.mark_pending(a, "nb")
+    storage.abandon_pending(a, failed)  # the writer failed: pending, but dead at once
+    (writer,) = storage.pending_writers(a)
+    assert writer.owner == failed and not writer.is_live()
+    other = storage.mark_pending(b, "other")
+    with pytest.raises(ConcurrentWriteError), held(storage, [a, b], "nb"):
+        pass  # a is taken (its writer is dead), b conflicts: a's new mark is withdrawn again
+    assert storage.pending_owners(a) == [failed] and storage.pending_owners(b) == [other]
+
+
 def test_writers_in_separate_processes_never_both_hold_a_table(tmp_path):
     import subprocess
     import sys

@@ -207,28 +207,27 @@ class DagRun:
         self._check_outputs_at_once(order)
         try:
             for index in order:
-                self._skip_ahead_one(index, skipped, left)
+                # only a notebook whose upstream notebooks were all skipped here can be decided now
+                if self.dag.upstream[index] & self.selected <= skipped and self._decide_ahead(index):
+                    result = self._run_node(index)
+                    self._finish(index, result)
+                    if result.status is RunStatus.SKIPPED:
+                        skipped.add(index)
+                else:
+                    left.append(index)
         finally:
             self._present = {}  # later decisions look again: the workers' notebooks change things
         return left
 
-    def _skip_ahead_one(self, index: int, skipped: set[int], left: list[int]) -> None:
-        if not self.dag.upstream[index] & self.selected <= skipped:
-            left.append(index)  # it waits for a notebook that runs (or failed)
-            return
+    def _decide_ahead(self, index: int) -> bool:
+        """Decide now (kept for `_run_node`); True when the notebook is skipped. A decision that
+        fails is made again by the worker, which reports the error as the notebook's."""
         try:
             decision = self.decision(index)
-        except Exception:  # the worker decides again, and reports the error as the notebook's
-            left.append(index)
-            return
+        except Exception:
+            return False
         self._decided[index] = decision
-        if decision.action is not PlanAction.SKIP:
-            left.append(index)
-            return
-        result = self._run_node(index)
-        self._finish(index, result)
-        if result.status is RunStatus.SKIPPED:
-            skipped.add(index)
+        return decision.action is PlanAction.SKIP
 
     def _settle(self, index: int) -> NotebookResult | None:
         """UPSTREAM_FAILED for a ready notebook whose upstream failed, else None (it runs)."""

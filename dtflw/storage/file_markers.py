@@ -28,26 +28,30 @@ import time
 from json.encoder import encode_basestring as _quote
 from typing import Any
 
-from dtflw.errors import ConcurrentWriteError, StorageError
-from dtflw.storage.markers import (
-    _ENTRY,
-    DEFAULT_LEASE_SECONDS,
-    PendingMarkers,
+import attrs
+
+from dtflw.errors import StorageError
+from dtflw.storage.marker_entries import (
     PendingWriter,
-    _Mark,
     check_owner,
+    ended_entry_name,
     entry_name,
+    lease_ms,
+    live_rivals,
     notebook_tag,
+    parse_entry,
 )
+from dtflw.storage.markers import PendingMarkers, _Mark
 
 _FORMAT = "dtflw-pending/1"
+_FIELDS = frozenset({"entry", "owner", "stamp", "lease_ms", "tag", "notebook", "run_id", "renewed_ms"})
 
 
 class LockedFileMarkers(PendingMarkers):
     """`PendingMarkers` for a local file system: a single marker file updated under `flock`.
 
-    Writers are kept as plain dicts while the file is updated (this is on every notebook's path)
-    and become `PendingWriter`s only when asked for.
+    Each public method is one read-modify-write of the file under its lock. A marker that is a
+    folder (the generic protocol's) is handed to `PendingMarkers`.
     """
 
     def _mark_once(
@@ -56,32 +60,17 @@ class LockedFileMarkers(PendingMarkers):
         marker = self.pending_marker(path)
         try:
             fd = _open_locked(marker, create=True)
-        except IsADirectoryError:  # the generic protocol's marker folder is there
+        except IsADirectoryError:
             return super()._mark_once(path, notebook, owner, lease, run_id, inside)
         try:
             writers = _read(fd)
-            if writers:
-                parent = notebook_tag(inside) if inside else None
-                now = time.time()
-                live = [
-                    w
-                    for w in writers
-                    if w["owner"] != owner and _is_live(w, now) and (parent is None or w["tag"] != parent)
-                ]
-                if live:
-                    first = _writer(min(live, key=lambda w: (w["stamp"], w["owner"])))
-                    raise ConcurrentWriteError(
-                        self._checked_abs(path), first.owner, first.notebook, first.stamp / 1e9, marker, first.run_id
-                    )
+            live = live_rivals(writers, owner, inside) if writers else []
+            if live:
+                raise self._rival_error(path, marker, live[0])
             stamp = time.time_ns()
             name = entry_name(stamp, owner, lease, notebook)
-            writers.append(
-                {
-                    "entry": name, "owner": owner, "stamp": stamp, "lease_ms": _lease_ms(lease),
-                    "tag": notebook_tag(notebook), "notebook": notebook, "run_id": run_id,
-                    "renewed_ms": stamp // 1_000_000,
-                }
-            )  # fmt: skip
+            tag = notebook_tag(notebook) if notebook else None
+            writers.append(PendingWriter(name, owner, stamp, notebook, run_id, lease, stamp // 1_000_000, tag))
             text = _write(fd, writers)
         finally:
             os.close(fd)  # releases the lock
@@ -101,16 +90,12 @@ class LockedFileMarkers(PendingMarkers):
             raise StorageError(f"Cannot renew the lease of writer {owner!r} on {path!r}: it holds no entry.") from None
         try:
             writers = _read(fd)
-            mine = [w for w in writers if w["owner"] == owner]
-            if not mine:
+            if not any(w.owner == owner for w in writers):
                 if known is None:
                     raise StorageError(f"Cannot renew the lease of writer {owner!r} on {path!r}: it holds no entry.")
-                mine = [_from_entry_name(known.name)]  # it vanished: recreate it
-                writers.extend(mine)
+                writers.append(_parse(known.name))  # it vanished: recreate it
             now_ms = int(time.time() * 1000)
-            for w in mine:
-                w["renewed_ms"] = now_ms
-            _write(fd, writers)
+            _write(fd, [attrs.evolve(w, renewed_ms=now_ms) if w.owner == owner else w for w in writers])
         finally:
             os.close(fd)
 
@@ -122,18 +107,15 @@ class LockedFileMarkers(PendingMarkers):
             return
         try:
             fd = _open_locked(marker, create=True)  # the table stays pending whatever happened meanwhile
-        except IsADirectoryError:
-            return  # the generic protocol's folder: nothing of this writer there
+        except IsADirectoryError:  # marked through the generic protocol: abandon there
+            self._marks()[(marker, owner)] = known
+            super().abandon_pending(path, owner)
+            return
         try:
             writers = _read(fd)
-            mine = [w for w in writers if w["owner"] == owner]
-            if not mine:  # its entry vanished: the output is half written all the same
-                mine = [_from_entry_name(known.name)]
-                writers.extend(mine)
-            for w in mine:  # dead from now on, still pending
-                w["lease_ms"] = 0
-                w["entry"] = entry_name(w["stamp"], owner, 0) + (f"~{w['tag']}" if w["tag"] else "")
-            _write(fd, writers)
+            if not any(w.owner == owner for w in writers):  # its entry vanished: half written all the same
+                writers.append(_parse(known.name))
+            _write(fd, [_ended(w) if w.owner == owner else w for w in writers])
         finally:
             os.close(fd)
 
@@ -156,26 +138,30 @@ class LockedFileMarkers(PendingMarkers):
                 _write_or_remove(fd, marker, [])  # unchanged since this writer marked it alone
                 return
             writers = _read(fd)
-            own = [w for w in writers if w["owner"] == owner]
+            own = [w for w in writers if w.owner == owner]
             if not own:
                 return  # an unknown owner clears nobody
-            start = min(w["stamp"] for w in own)
+            start = min(w.stamp for w in own)
             now = time.time()
-            kept = [w for w in writers if w["owner"] != owner and (w["stamp"] >= start or _is_live(w, now))]
+            kept = [w for w in writers if w.owner != owner and (w.stamp >= start or w.is_live(now))]
             _write_or_remove(fd, marker, kept)
         finally:
             os.close(fd)
 
     def withdraw_pending(self, path: str, owner: str) -> None:
         marker = self.pending_marker(path)
-        if self._marks().pop((marker, owner), None) is None:
+        known = self._marks().pop((marker, owner), None)
+        if known is None:
             return
         try:
             fd = _open_locked(marker, create=False)
+        except IsADirectoryError:  # marked through the generic protocol: withdraw there
+            self._withdraw(marker, known.name)
+            return
         except FileNotFoundError:
             return
         try:
-            _write_or_remove(fd, marker, [w for w in _read(fd) if w["owner"] != owner])
+            _write_or_remove(fd, marker, [w for w in _read(fd) if w.owner != owner])
         finally:
             os.close(fd)
 
@@ -194,7 +180,7 @@ class LockedFileMarkers(PendingMarkers):
             writers = _read(fd)
         finally:
             os.close(fd)
-        return sorted((_writer(w) for w in writers if w["owner"]), key=lambda w: (w.stamp, w.owner))
+        return sorted((w for w in writers if w.owner), key=lambda w: (w.stamp, w.owner))
 
 
 # ---- the marker file ---------------------------------------------------------------------------
@@ -237,32 +223,28 @@ def _open_locked(path: str, create: bool, shared: bool = False) -> int:
     raise StorageError(f"Locking marker {path!r} failed: it kept being replaced.")  # pragma: no cover
 
 
-_FIELDS = ("entry", "owner", "stamp", "lease_ms", "tag", "notebook", "run_id", "renewed_ms")
-_DEAD: dict[str, Any] = dict.fromkeys(_FIELDS, "") | {"stamp": 0, "lease_ms": 0, "renewed_ms": 0, "run_id": None}
-
-
 def _read_raw(fd: int) -> bytes:
     size = os.fstat(fd).st_size
     return os.pread(fd, size, 0) if size else b""
 
 
-def _read(fd: int) -> builtins.list[dict[str, Any]]:
+def _read(fd: int) -> builtins.list[PendingWriter]:
     """The writers a locked marker file records ([] when empty; one dead writer when unreadable)."""
     raw = _read_raw(fd)
     if not raw:
         return []
     try:
-        writers = json.loads(raw)["writers"]
-        if isinstance(writers, list) and all(isinstance(w, dict) and w.keys() >= set(_FIELDS) for w in writers):
-            return writers
+        docs = json.loads(raw)["writers"]
+        if isinstance(docs, list) and all(isinstance(d, dict) and d.keys() >= _FIELDS for d in docs):
+            return [_from_json(d) for d in docs]
     except (ValueError, KeyError, TypeError):
         pass
     text = raw.decode("utf-8", "replace")  # cut short by a crash, or an earlier release's plain text
     notebook = text.split("written by notebook", 1)[1].strip() if "written by notebook" in text else ""
-    return [_DEAD | {"notebook": notebook}]  # unknown and dead: pending until a success supersedes it
+    return [PendingWriter("", "", 0, notebook, None, 0.0)]  # unknown and dead: pending until superseded
 
 
-def _write(fd: int, writers: builtins.list[dict[str, Any]]) -> str:
+def _write(fd: int, writers: builtins.list[PendingWriter]) -> str:
     """Replace the file's writers; returns the text written."""
     text = f'{{"format": "{_FORMAT}", "writers": [{", ".join(_encode(w) for w in writers)}]}}'
     data = text.encode("utf-8")
@@ -274,17 +256,7 @@ def _write(fd: int, writers: builtins.list[dict[str, Any]]) -> str:
     return text
 
 
-def _encode(w: dict[str, Any]) -> str:
-    """One writer as JSON (by hand: this runs for every notebook, `json.dumps` is 3x slower)."""
-    run_id = "null" if w["run_id"] is None else _quote(str(w["run_id"]))
-    return (
-        f'{{"entry": {_quote(w["entry"])}, "owner": {_quote(w["owner"])}, "stamp": {int(w["stamp"])}, '
-        f'"lease_ms": {int(w["lease_ms"])}, "tag": {_quote(w["tag"])}, "notebook": {_quote(w["notebook"])}, '
-        f'"run_id": {run_id}, "renewed_ms": {int(w["renewed_ms"])}}}'
-    )
-
-
-def _write_or_remove(fd: int, marker: str, writers: builtins.list[dict[str, Any]]) -> None:
+def _write_or_remove(fd: int, marker: str, writers: builtins.list[PendingWriter]) -> None:
     if writers:
         _write(fd, writers)
         return
@@ -296,28 +268,30 @@ def _write_or_remove(fd: int, marker: str, writers: builtins.list[dict[str, Any]
         raise StorageError(f"Removing marker {marker!r} failed: {error.strerror or error}.") from error
 
 
-def _lease_ms(lease_seconds: float) -> int:
-    return 0 if lease_seconds == 0 else max(1, round(lease_seconds * 1000))
+def _encode(w: PendingWriter) -> str:
+    """One writer as JSON (by hand: this runs for every notebook, `json.dumps` is 3x slower)."""
+    run_id = "null" if w.run_id is None else _quote(w.run_id)
+    return (
+        f'{{"entry": {_quote(w.entry)}, "owner": {_quote(w.owner)}, "stamp": {int(w.stamp)}, '
+        f'"lease_ms": {lease_ms(w.lease_seconds)}, "tag": {_quote(w.notebook_tag or "")}, '
+        f'"notebook": {_quote(w.notebook)}, "run_id": {run_id}, "renewed_ms": {int(w.renewed_ms)}}}'
+    )
 
 
-def _is_live(w: dict[str, Any], now: float) -> bool:
-    return bool(max(w["renewed_ms"] / 1000, w["stamp"] / 1e9) + w["lease_ms"] / 1000 > now)
-
-
-def _writer(w: dict[str, Any]) -> PendingWriter:
+def _from_json(d: dict[str, Any]) -> PendingWriter:
     return PendingWriter(
-        w["entry"], w["owner"], w["stamp"], w["notebook"] or "", w["run_id"] or None, w["lease_ms"] / 1000,
-        w["renewed_ms"], w["tag"] or None,
+        str(d["entry"]), str(d["owner"]), int(d["stamp"]), str(d["notebook"] or ""),
+        str(d["run_id"]) if d["run_id"] else None, int(d["lease_ms"]) / 1000, int(d["renewed_ms"]),
+        str(d["tag"]) or None,
     )  # fmt: skip
 
 
-def _from_entry_name(name: str) -> dict[str, Any]:
-    """A writer dict from an entry name (`markers.entry_name`), renewed now."""
-    m = _ENTRY.match(name)
-    if m is None:
-        return _DEAD | {"entry": name}
-    lease_ms = round(DEFAULT_LEASE_SECONDS * 1000) if m.group(3) is None else int(m.group(3))
-    return _DEAD | {
-        "entry": name, "owner": m.group(2), "stamp": int(m.group(1)), "lease_ms": lease_ms,
-        "tag": m.group(4) or "", "renewed_ms": int(time.time() * 1000),
-    }  # fmt: skip
+def _parse(name: str, renewed_ms: int | None = None) -> PendingWriter:
+    """The writer entry `name` describes, renewed at `renewed_ms` (default: now)."""
+    when = int(time.time() * 1000) if renewed_ms is None else renewed_ms
+    return parse_entry(name, when) or PendingWriter(name, "", 0, "", None, 0.0, when)
+
+
+def _ended(w: PendingWriter) -> PendingWriter:
+    """`w` with its lease ended now: dead from now on, still pending."""
+    return attrs.evolve(w, entry=ended_entry_name(w.entry), lease_seconds=0.0)

@@ -76,16 +76,6 @@ class LocalStorage(_Markers, Storage):
         except FileNotFoundError:
             return None
 
-    def exists(self, path: str, ignore_pending: bool = False) -> bool:
-        """`Storage.exists`, with the pending check as one `stat` (this runs for every output of
-        every notebook of every run)."""
-        abs_path = self._checked_abs(path)
-        if self.is_pattern(abs_path):
-            return super().exists(abs_path, ignore_pending)  # refused there, with the reason
-        return self._table_is_complete(abs_path) and (
-            ignore_pending or not self._path_exists(abs_path.rstrip("/") + PENDING_SUFFIX)
-        )
-
     def tables_exist(self, paths: Sequence[str], max_workers: int = 8) -> list[bool]:
         """As `Storage.tables_exist`, with the two `stat`s per parquet file in one tight loop
         (threads would only wait for each other: a local `stat` takes microseconds)."""
@@ -110,11 +100,6 @@ class LocalStorage(_Markers, Storage):
                 continue
             found.append(not self._path_exists(path.rstrip("/") + PENDING_SUFFIX))
         return found
-
-    def table_exists(self, path: str, ignore_pending: bool = False) -> bool:
-        if type(self).exists is not LocalStorage.exists:  # a subclass decides: honour it as Storage does
-            return super().table_exists(path, ignore_pending)
-        return self.exists(path, ignore_pending)
 
     def _table_is_complete(self, abs_path: str) -> bool:
         """The generic rule (`Storage._table_is_complete`) with one `stat` for a file and names

@@ -27,20 +27,40 @@ live in one file changed under a lock (`dtflw.storage.file_markers`).
 from __future__ import annotations
 
 import builtins
-import functools
-import hashlib
 import json
 import logging
 import random
 import re
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
-from dtflw.errors import ConcurrentWriteError, InvalidArgumentError, StorageError
+from dtflw.errors import ConcurrentWriteError, StorageError
+from dtflw.storage.marker_entries import (  # the names stay importable from here too
+    DEFAULT_LEASE_SECONDS,
+    PENDING_SUFFIX,
+    PendingWriter,
+    check_lease,
+    check_owner,
+    ended_entry_name,
+    entry_name,
+    is_marker_name,
+    join_path,
+    lease_ms,
+    live_rivals,
+    notebook_tag,
+    owner_of,
+    parse_entry,
+    same_path,
+)
+
+__all__ = [
+    "DEFAULT_LEASE_SECONDS", "LEASE_FILE", "MARK_ATTEMPTS", "PENDING_SUFFIX", "PendingMarkers", "PendingWriter",
+    "check_lease", "check_owner", "ended_entry_name", "entry_name", "is_marker_name", "join_path", "lease_ms",
+    "live_rivals", "notebook_tag", "owner_of", "parse_entry", "same_path",
+]  # fmt: skip
 
 
 class EntryInfo(Protocol):
@@ -56,92 +76,10 @@ class EntryInfo(Protocol):
     def modification_time(self) -> int: ...
 
 
-PENDING_SUFFIX = "._dtflw_pending"  # `<table>._dtflw_pending` sorts right before `<table>/...`
-#: How long a writer counts as live without renewing its lease (`held` renews every third of it).
 MARK_ATTEMPTS = 4  # tries of mark_pending when racing writers back off from each other
-DEFAULT_LEASE_SECONDS = 120.0  # renewed every 40 s while held; how long a dead writer blocks others
 LEASE_FILE = "lease"  # inside a folder entry (backends whose markers are folders), renewed there
-
-_OWNER = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_ENTRY = re.compile(r"^(\d{20})-(.+?)(?:~(\d{1,15}))?(?:~([0-9a-f]{10}))?$")
 _LEGACY_TEXT = re.compile(r"written by notebook (.*)")
 _log = logging.getLogger("dtflw")
-
-
-def is_marker_name(name: str) -> bool:
-    """True for a pending marker's file or folder name."""
-    return name.rstrip("/").endswith(PENDING_SUFFIX)
-
-
-def join_path(base: str, rel: str) -> str:
-    """Join two path pieces with exactly one slash between them."""
-    if not base:
-        return rel
-    if not rel:
-        return base
-    return base.rstrip("/") + "/" + rel.lstrip("/")
-
-
-def same_path(a: str, b: str) -> bool:
-    """True when two paths name the same place (scheme and slashes aside)."""
-    return a.rstrip("/").split(":", 1)[-1].lstrip("/") == b.rstrip("/").split(":", 1)[-1].lstrip("/")
-
-
-def check_owner(owner: str | None) -> str:
-    """`owner` checked (letters, digits, `.`, `_`, `-`), or a fresh uuid when None."""
-    if owner is None:
-        return uuid.uuid4().hex
-    if not isinstance(owner, str) or not _OWNER.match(owner) or owner in (".", ".."):
-        raise InvalidArgumentError(f"owner must be 1-100 letters, digits, '.', '_' or '-', got {owner!r}.")
-    return owner
-
-
-def owner_of(entry_name: str) -> str | None:
-    m = _ENTRY.match(entry_name.rstrip("/"))
-    return m.group(2) if m else None
-
-
-def entry_name(stamp: int, owner: str, lease_seconds: float, notebook: str | None = None) -> str:
-    """A marker entry's name: start (ns), owner, lease (ms; at least 1 unless 0, "ended") and a
-    tag of the writing notebook (so a nested flow inside that notebook knows it is no rival)."""
-    ms = 0 if lease_seconds == 0 else max(1, round(lease_seconds * 1000))
-    return f"{stamp:020d}-{owner}~{ms}" + (f"~{notebook_tag(notebook)}" if notebook else "")
-
-
-@functools.lru_cache(maxsize=4096)
-def notebook_tag(notebook: str) -> str:
-    """A short, name-safe tag of a notebook path."""
-    return hashlib.sha1(notebook.encode("utf-8")).hexdigest()[:10]
-
-
-def check_lease(lease_seconds: float | None) -> float:
-    if lease_seconds is None:
-        return DEFAULT_LEASE_SECONDS
-    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or not lease_seconds > 0:
-        raise InvalidArgumentError(f"lease_seconds must be a positive number, got {lease_seconds!r}.")
-    return float(lease_seconds)
-
-
-@attrs.frozen
-class PendingWriter:
-    """One writer's entry in a marker: who, which notebook, since when, and until when it is live."""
-
-    entry: str  # the entry's name in the marker folder
-    owner: str
-    stamp: int  # start time, ns since the epoch
-    notebook: str = ""
-    run_id: str | None = None
-    lease_seconds: float = DEFAULT_LEASE_SECONDS
-    renewed_ms: int = 0  # last renewal (the entry's modification time), ms since the epoch
-    notebook_tag: str | None = None  # `notebook_tag()` of the writing notebook, when recorded
-
-    @property
-    def expires(self) -> float:
-        """Epoch seconds after which this writer counts as dead unless it renews."""
-        return max(self.renewed_ms / 1000, self.stamp / 1e9) + self.lease_seconds
-
-    def is_live(self, now: float | None = None) -> bool:
-        return self.expires > (time.time() if now is None else now)
 
 
 @attrs.define
@@ -228,18 +166,10 @@ class PendingMarkers:
         listed = [e for e in self._list_dir(marker) or [] if not same_path(e.path, marker)]
         mine = [e for e in listed if e.name.rstrip("/") == name]
         others = [e for e in listed if e.name.rstrip("/") != name]
-        parent = notebook_tag(inside) if inside else None
-        live = [
-            w
-            for w in self._writers(marker, others)
-            if w.owner != owner and w.is_live() and (parent is None or w.notebook_tag != parent)
-        ]
+        live = live_rivals(self._writers(marker, others), owner, inside)
         if live:
             self._withdraw(marker, name)
-            first = self._described(marker, min(live, key=lambda w: (w.stamp, w.owner)))
-            raise ConcurrentWriteError(
-                self._checked_abs(path), first.owner, first.notebook, first.stamp / 1e9, marker, first.run_id
-            )
+            raise self._rival_error(path, marker, self._described(marker, live[0]))
         is_dir = bool(mine) and mine[0].is_dir
         self._marks()[(marker, owner)] = _Mark(name, text, is_dir, alone=not others)
         return owner
@@ -267,9 +197,7 @@ class PendingMarkers:
         known = self._marks().pop((marker, owner), None)
         if known is None:
             return
-        m = _ENTRY.match(known.name)
-        tag = f"~{m.group(4)}" if m and m.group(4) else ""
-        ended = entry_name(int(known.name[:20]), owner, 0) + tag  # same start, lease 0: dead from now on
+        ended = ended_entry_name(known.name)  # same start, lease 0: dead from now on
         self._create_marker(join_path(marker, ended), known.text)
         self._delete(join_path(marker, known.name), recurse=True)
 
@@ -386,17 +314,21 @@ class PendingMarkers:
         found = []
         for e in entries:
             name = e.name.rstrip("/")
-            m = _ENTRY.match(name)
-            if m is None:
+            writer = parse_entry(name, e.modification_time)
+            if writer is None:
                 continue  # not an entry (a stray temporary file)
-            renewed = e.modification_time
             if e.is_dir:
                 lease_file = self._stat(join_path(join_path(marker, name), LEASE_FILE))
-                if lease_file is not None:
-                    renewed = max(renewed, lease_file.modification_time)
-            lease = DEFAULT_LEASE_SECONDS if m.group(3) is None else int(m.group(3)) / 1000
-            found.append(PendingWriter(name, m.group(2), int(m.group(1)), "", None, lease, renewed, m.group(4)))
+                if lease_file is not None and lease_file.modification_time > writer.renewed_ms:
+                    writer = attrs.evolve(writer, renewed_ms=lease_file.modification_time)
+            found.append(writer)
         return found
+
+    def _rival_error(self, path: str, marker: str, rival: PendingWriter) -> ConcurrentWriteError:
+        """The error for a writer that found `rival` holding `path`."""
+        return ConcurrentWriteError(
+            self._checked_abs(path), rival.owner, rival.notebook, rival.stamp / 1e9, marker, rival.run_id
+        )
 
     def _described(self, marker: str, writer: PendingWriter) -> PendingWriter:
         """`writer` with the notebook and run id its entry recorded (when it can be read)."""
