@@ -140,3 +140,40 @@ def test_a_failure_inside_the_scheduler_itself_is_raised_not_a_hang():
     with pytest.raises(RuntimeError, match="scheduler failed") as info:
         workers.run_all(lambda running: None)
     assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="processes are named through /proc")
+def test_a_run_killed_outright_is_rerun_at_once_and_its_half_output_is_not_trusted(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        from dtflw import init_flow, Logger
+        from dtflw.storage.local import LocalStorage
+        from dtflw.testing import FakeDbutils, write_parquet_stub
+
+        def half_write(args):  # its output looks whole, but the process is killed -9 before it ends
+            write_parquet_stub(args["T_out"])
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        dbutils = FakeDbutils(fs_root={str(tmp_path / "dbfs")!r})
+        dbutils.notebook.register("a", half_write)
+        flow = init_flow(LocalStorage({str(tmp_path / "tables")!r}), dbutils=dbutils, logger=Logger("silent"))
+        flow.notebook("a").output("T").add()
+        flow.run()
+        """
+    )
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    calls: list[str] = []
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    dbutils.notebook.register("a", writer(calls, "a"))
+    flow = init_flow(LocalStorage(tmp_path / "tables"), dbutils=dbutils)
+    flow.notebook("a").output("T").add()
+    started = time.monotonic()
+    result = flow.run(lazy=True)  # the dead run's lease (120 s) has not run out
+    assert [r.status for r in result] == ["succeeded"] and calls == ["a"]
+    assert time.monotonic() - started < 30

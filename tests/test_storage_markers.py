@@ -395,3 +395,98 @@ def test_leases_still_held_when_the_process_exits_are_ended_and_the_output_stays
     assert storage.is_pending(path)
     (writer,) = storage.pending_writers(path)
     assert not writer.is_live()  # the next run need not wait 300 s for the dead writer's lease
+
+
+def _hold_in_child(root: Path, hold: str, lease: float = 300):
+    """A child process marking T.parquet pending under `root`, then `hold`ing: "sleep" (alive
+    until killed) or "kill" (kill -9 itself while holding). Returns the running Popen."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys, time
+        from dtflw.storage.local import LocalStorage
+        from dtflw.storage.leases import held
+
+        storage = LocalStorage({str(root)!r})
+        with held(storage, [storage.get_abs_path("T.parquet")], "/nb", lease_seconds={lease}):
+            sys.stdout.write("held\\n")
+            sys.stdout.flush()
+            if {hold!r} == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)  # dies outright: no atexit, no clean-up
+            time.sleep(120)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    return child
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="processes are named through /proc")
+def test_a_writer_killed_outright_on_this_machine_stops_blocking_at_once(tmp_path):
+    root = tmp_path / "tables"
+    child = _hold_in_child(root, "kill")
+    child.wait(timeout=60)
+    storage = LocalStorage(root)
+    path = storage.get_abs_path("T.parquet")
+    (writer,) = storage.pending_writers(path)
+    assert writer.process is not None and writer.expires > time.time() + 200  # its lease has not run out
+    assert not writer.is_live()
+    assert storage.is_pending(path)  # still half written: pending until the next success
+    owner = storage.mark_pending(path, "/nb2")  # no ConcurrentWriteError from the dead writer
+    write(storage, path)
+    storage.clear_pending(path, owner)
+    assert storage.exists(path) and not storage.is_pending(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="processes are named through /proc")
+def test_a_live_writer_in_another_process_still_blocks(tmp_path):
+    root = tmp_path / "tables"
+    child = _hold_in_child(root, "sleep")
+    try:
+        storage = LocalStorage(root)
+        path = storage.get_abs_path("T.parquet")
+        with pytest.raises(ConcurrentWriteError):
+            storage.mark_pending(path, "/nb2")
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert storage.mark_pending(path, "/nb2")  # gone now, without waiting 300 s
+
+
+def test_only_a_certainly_gone_process_counts_as_dead():
+    from dtflw.storage import processes
+    from dtflw.storage.marker_entries import PendingWriter
+
+    me = processes.this_process()
+    if me is None:
+        pytest.skip("processes are named through /proc")
+    boot, namespace, pid, start = me.split(":")
+    assert not processes.is_gone(me)
+    assert processes.is_gone(f"{boot}:{namespace}:{pid}:{int(start) + 1}")  # the PID was reused
+    assert not processes.is_gone(f"another-boot:{namespace}:{pid}:{int(start) + 1}")  # unknown: the lease decides
+    assert not processes.is_gone(f"{boot}:1:{pid}:{int(start) + 1}")  # another PID namespace
+    for odd in ("", "garbage", "a:b:c:d", None):
+        assert not processes.is_gone(odd)
+    stamp = time.time_ns()
+    writer = PendingWriter("e", "o", stamp, lease_seconds=60, process=f"{boot}:{namespace}:{pid}:{int(start) + 1}")
+    assert not writer.is_live()
+    assert PendingWriter("e", "o", stamp, lease_seconds=60, process=me).is_live()
+    assert not PendingWriter("e", "o", stamp, lease_seconds=0.0, process=me).is_live()  # an ended lease
+
+
+def test_a_marker_file_records_the_writing_process(tmp_path):
+    import json
+
+    from dtflw.storage import processes
+
+    storage = LocalStorage(tmp_path)
+    path = storage.get_abs_path("T.parquet")
+    owner = storage.mark_pending(path, "/nb")
+    (entry,) = json.loads(Path(path + PENDING_SUFFIX).read_text())["writers"]
+    assert entry.get("process") == processes.this_process()
+    storage.renew_pending(path, owner)
+    (writer,) = storage.pending_writers(path)
+    assert writer.process == processes.this_process()

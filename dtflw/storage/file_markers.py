@@ -42,6 +42,7 @@ from dtflw.storage.marker_entries import (
     parse_entry,
 )
 from dtflw.storage.markers import PendingMarkers, _Mark
+from dtflw.storage.processes import this_process
 
 _FORMAT = "dtflw-pending/1"
 _FIELDS = frozenset({"entry", "owner", "stamp", "lease_ms", "tag", "notebook", "run_id", "renewed_ms"})
@@ -70,7 +71,9 @@ class LockedFileMarkers(PendingMarkers):
             stamp = time.time_ns()
             name = entry_name(stamp, owner, lease, notebook)
             tag = notebook_tag(notebook) if notebook else None
-            writers.append(PendingWriter(name, owner, stamp, notebook, run_id, lease, stamp // 1_000_000, tag))
+            writers.append(
+                PendingWriter(name, owner, stamp, notebook, run_id, lease, stamp // 1_000_000, tag, this_process())
+            )
             text = _write(fd, writers)
         finally:
             os.close(fd)  # releases the lock
@@ -93,7 +96,7 @@ class LockedFileMarkers(PendingMarkers):
             if not any(w.owner == owner for w in writers):
                 if known is None:
                     raise StorageError(f"Cannot renew the lease of writer {owner!r} on {path!r}: it holds no entry.")
-                writers.append(_parse(known.name))  # it vanished: recreate it
+                writers.append(attrs.evolve(_parse(known.name), process=this_process()))  # it vanished: recreate it
             now_ms = int(time.time() * 1000)
             _write(fd, [attrs.evolve(w, renewed_ms=now_ms) if w.owner == owner else w for w in writers])
         finally:
@@ -271,10 +274,11 @@ def _write_or_remove(fd: int, marker: str, writers: builtins.list[PendingWriter]
 def _encode(w: PendingWriter) -> str:
     """One writer as JSON (by hand: this runs for every notebook, `json.dumps` is 3x slower)."""
     run_id = "null" if w.run_id is None else _quote(w.run_id)
+    process = "" if w.process is None else f', "process": {_quote(w.process)}'
     return (
         f'{{"entry": {_quote(w.entry)}, "owner": {_quote(w.owner)}, "stamp": {int(w.stamp)}, '
         f'"lease_ms": {lease_ms(w.lease_seconds)}, "tag": {_quote(w.notebook_tag or "")}, '
-        f'"notebook": {_quote(w.notebook)}, "run_id": {run_id}, "renewed_ms": {int(w.renewed_ms)}}}'
+        f'"notebook": {_quote(w.notebook)}, "run_id": {run_id}, "renewed_ms": {int(w.renewed_ms)}{process}}}'
     )
 
 
@@ -282,7 +286,7 @@ def _from_json(d: dict[str, Any]) -> PendingWriter:
     return PendingWriter(
         str(d["entry"]), str(d["owner"]), int(d["stamp"]), str(d["notebook"] or ""),
         str(d["run_id"]) if d["run_id"] else None, int(d["lease_ms"]) / 1000, int(d["renewed_ms"]),
-        str(d["tag"]) or None,
+        str(d["tag"]) or None, str(d["process"]) if d.get("process") else None,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import attrs
 
 from dtflw.errors import InvalidArgumentError
+from dtflw.storage.processes import is_gone
 
 PENDING_SUFFIX = "._dtflw_pending"  # `<table>._dtflw_pending` sorts right before `<table>/...`
 #: How long a writer counts as live without renewing its lease (`held` renews every third of it).
@@ -123,6 +124,7 @@ class PendingWriter:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     renewed_ms: int = 0  # last renewal (the entry's modification time), ms since the epoch
     notebook_tag: str | None = None  # `notebook_tag()` of the writing notebook, when recorded
+    process: str | None = None  # the writing process (`dtflw.storage.processes`), when recorded
 
     @property
     def expires(self) -> float:
@@ -130,4 +132,5 @@ class PendingWriter:
         return max(self.renewed_ms / 1000, self.stamp / 1e9) + self.lease_seconds
 
     def is_live(self, now: float | None = None) -> bool:
-        return self.expires > (time.time() if now is None else now)
+        """Within its lease, and its process (when recorded) not certainly gone."""
+        return self.expires > (time.time() if now is None else now) and not is_gone(self.process)
