@@ -108,3 +108,57 @@ def test_progress_table_tracks_states():
     table(FlowEvent("notebook_end", "r", "f", "b", NotebookResult("b", "b", "failed", error="boom")))
     assert table.states == {"a": ("running", ""), "b": ("failed", "boom")}
     assert "boom" in table.to_html() and "running" in table.to_html()
+
+
+class _Html:
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+
+class _Handle:
+    def __init__(self) -> None:
+        self.drawn: list[str] = []
+
+    def update(self, obj: _Html) -> None:
+        self.drawn.append(obj.data)
+
+
+def test_progress_table_redraws_at_most_twice_a_second_and_always_at_the_end(monkeypatch):
+    import sys
+    import types
+
+    from dtflw.model.results import NotebookResult
+    from dtflw.run import progress
+    from dtflw.run.events import FlowEvent
+
+    display = types.ModuleType("IPython.display")  # the notebook kernel's HTML, as a stand-in
+    display.HTML = _Html  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+    handle = _Handle()
+    monkeypatch.setattr(progress, "_display_handle", lambda: handle)
+    names = [f"nb{i}" for i in range(300)]
+    table = ProgressTable(names)
+    for name in names:
+        table(FlowEvent("notebook_start", "r", "f", name))
+        table(FlowEvent("notebook_end", "r", "f", name, NotebookResult(name, name, "succeeded")))
+    assert 1 <= len(handle.drawn) <= 3  # 600 events within well under a second
+    table(FlowEvent("flow_end", "r", "f"))
+    assert "succeeded: 300" in handle.drawn[-1]
+
+
+def test_a_big_progress_table_counts_states_and_shows_the_rows_worth_a_look():
+    from dtflw.model.results import NotebookResult
+    from dtflw.run.events import FlowEvent
+    from dtflw.run.progress import MAX_ROWS
+
+    names = [f"nb{i}" for i in range(MAX_ROWS * 5)]
+    table = ProgressTable(names)
+    table(FlowEvent("notebook_end", "r", "f", "nb7", NotebookResult("nb7", "nb7", "failed", error="boom <b>")))
+    table(FlowEvent("notebook_start", "r", "f", "nb8"))
+    page = table.to_html()
+    assert "failed: 1" in page and "running: 1" in page and f"waiting: {MAX_ROWS * 5 - 2:,}" in page
+    assert "boom &lt;b&gt;" in page and ">nb8<" in page and ">nb9<" not in page
+    assert page.count("<tr") == 3  # header, the failure and the running one
+    small = ProgressTable(["a", "b"])
+    assert small.to_html().count("<tr") == 3 and "waiting: " not in small.to_html()

@@ -1,5 +1,10 @@
 """Progress of a flow run: one log line per state change, and in a notebook an HTML table that
-updates in place (IPython display handles, which Databricks and Jupyter both render)."""
+updates in place (IPython display handles, which Databricks and Jupyter both render).
+
+The table is redrawn at most every `REDRAW_SECONDS` (and always when the flow ends), and beyond
+`MAX_ROWS` notebooks it shows the count per state and the rows worth a look (running, failed,
+upstream failed, cancelled) rather than every notebook: redrawing every row on every event made
+a run of thousands of notebooks quadratic."""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ from typing import Any
 from dtflw.model.results import NotebookResult
 from dtflw.model.status import FlowEventName, RunStatus
 from dtflw.run.events import FlowEvent
+
+REDRAW_SECONDS = 0.5
+MAX_ROWS = 200
+_QUIET_STATES = frozenset({"waiting", RunStatus.SUCCEEDED.value, RunStatus.SKIPPED.value})
 
 _COLOURS = {
     RunStatus.SUCCEEDED.value: "#c8f7c5",
@@ -35,12 +44,13 @@ def _display_handle() -> Any:
 
 
 class ProgressTable:
-    """Keeps each notebook's state and re-renders an HTML table on every event."""
+    """Keeps each notebook's state and redraws an HTML table (at most every `REDRAW_SECONDS`)."""
 
     def __init__(self, notebooks: list[str]) -> None:
         self.states = {nb: ("waiting", "") for nb in notebooks}
         self.started: dict[str, float] = {}
         self._handle = _display_handle()
+        self._drawn_at = float("-inf")
 
     @property
     def live(self) -> bool:
@@ -54,15 +64,35 @@ class ProgressTable:
         elif event.notebook is not None and isinstance(event.result, NotebookResult):
             result = event.result
             self.states[event.notebook] = (result.status.value, result.error or result.reason)
-        if self._handle is not None:
+        if self._handle is None:
+            return
+        now = time.monotonic()
+        if event.name is FlowEventName.FLOW_END or now - self._drawn_at >= REDRAW_SECONDS:
             from IPython.display import HTML
 
+            self._drawn_at = now
             self._handle.update(HTML(self.to_html()))
 
     def to_html(self) -> str:
+        """Every notebook's row; beyond `MAX_ROWS` notebooks, the count per state and the first
+        `MAX_ROWS` rows that are not waiting, succeeded or skipped."""
+        shown = self.states.items()
+        summary = ""
+        if len(self.states) > MAX_ROWS:
+            counts: dict[str, int] = {}
+            for state, _ in self.states.values():
+                counts[state] = counts.get(state, 0) + 1
+            notable = [(nb, sd) for nb, sd in self.states.items() if sd[0] not in _QUIET_STATES]
+            summary = (
+                "<p>"
+                + ", ".join(f"{html.escape(state)}: {n:,}" for state, n in sorted(counts.items()))
+                + (f"; {len(notable) - MAX_ROWS:,} more rows not shown" if len(notable) > MAX_ROWS else "")
+                + "</p>"
+            )
+            shown = dict(notable[:MAX_ROWS]).items()
         rows = "".join(
             f"<tr style='background:{_COLOURS.get(state, '#fff')}'><td>{html.escape(nb)}</td>"
             f"<td>{state}</td><td>{html.escape(detail)}</td></tr>"
-            for nb, (state, detail) in self.states.items()
+            for nb, (state, detail) in shown
         )
-        return f"<table><tr><th>notebook</th><th>state</th><th>detail</th></tr>{rows}</table>"
+        return f"{summary}<table><tr><th>notebook</th><th>state</th><th>detail</th></tr>{rows}</table>"
