@@ -63,13 +63,21 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\b|_|\d|$)|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 # Values shaped like credentials: the group before "=" (or "@") is kept, the secret part masked.
 _SECRET_PATTERNS = (
-    # Azure storage / Service Bus connection strings, ODBC/JDBC passwords
-    re.compile(r"(?i)\b((?:AccountKey|SharedAccessKey|Password|Pwd)\s*=\s*)([^;\s'\"&\\]+)"),
+    # Azure storage / Service Bus connection strings, ODBC/JDBC passwords: a value in double or
+    # single quotes (also escaped, once or more: \"...\") or in ODBC braces (`}}` escapes a brace)
+    # runs to its closing mark
+    re.compile(
+        r"(?i)\b((?:AccountKey|SharedAccessKey|Password|Pwd)\s*=\s*)"
+        r"((?P<quote>\\*[\"'])(?:(?!(?P=quote)).)*(?P=quote)?|\{(?:[^}]|\}\})*\}?|[^;\s'\"&\\]+)"
+    ),
     re.compile(r"(?i)\b(SharedAccessSignature\s*=\s*)([^;\s'\"\\]+)"),
     # SAS token query parameters
     re.compile(r"(?i)((?:^|[?&;\s'\"])sig=)([^&;\s'\"\\]+)"),
-    # password in a URL's user info
-    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"\\]+:)([^/\s@'\"\\]+)(?=@)"),
+    # password in a URL's user info (the user may be empty; the password runs to the first "@"
+    # followed by a host, so it may itself hold "@" or "/")
+    re.compile(
+        r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"\\]*:)([^\s'\"\\]+?)(?=@[^\s@/'\"\\?#]*(?:[/\s'\"\\?#]|$))"
+    ),
     # JSON web tokens (bearer tokens)
     re.compile(r"()(\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"),
 )
@@ -112,8 +120,21 @@ def mask_secret_patterns(text: str) -> str:
     if not _may_match(text):
         return text
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+        text = pattern.sub(_masked, text)
     return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    """The kept prefix, then `[REDACTED]` inside the value's own quotes or braces (so masking
+    masked text changes nothing)."""
+    value = match.group(2)
+    quote = match.groupdict().get("quote")
+    if quote:
+        end = quote if len(value) >= 2 * len(quote) and value.endswith(quote) else ""
+        return match.group(1) + quote + REDACTED + end
+    if value.startswith("{"):
+        return match.group(1) + "{" + REDACTED + ("}" if len(value) > 1 and value.endswith("}") else "")
+    return match.group(1) + REDACTED
 
 
 def _may_match(text: str) -> bool:

@@ -118,7 +118,8 @@ def test_report_write_failure_at_the_end_is_one_line(project, capsys, monkeypatc
 @pytest.mark.parametrize(
     "extra, names",
     [
-        (["--timeout", "-5"], ["--timeout", "-5", ">= 0"]),
+        (["--timeout", "-5"], ["--timeout", "-5", "from 0"]),
+        (["--timeout", "99999999999999"], ["--timeout", "99999999999999", "2147483647"]),
         (["--timeout", "1.5"], ["--timeout", "1.5"]),
         (["-p", "=x"], ["-p/--param", "KEY=VALUE", "'=x'"]),
         (["-p", " =x"], ["-p/--param", "KEY=VALUE"]),

@@ -292,3 +292,73 @@ def test_flow_to_job_redacts_fetched_secrets(dbutils: FakeDbutils, tmp_path: Pat
     flow = init_flow(LocalStorage(tmp_path / "tables"), dbutils=dbutils, name="export")
     flow.notebook("load").args({"note": fetched}).add()
     assert leaked(json.dumps(flow.to_job("demo")) + flow.to_bundle_yaml("demo")) == []
+
+
+# ---- values given under secret-looking argument names ------------------------------------------
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_secret_argument_values_echoed_by_the_callee_are_masked_everywhere(
+    encoding: str, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    storage = LocalStorage(tmp_path / "tables")
+
+    def echoes(args: dict[str, str]) -> str:
+        raise RuntimeError(f"login as {ENCODE[encoding](args['api_token'])} / {ENCODE[encoding](args['db_pwd'])}")
+
+    dbutils.notebook.register("echoes", echoes)
+    dbutils.notebook.register("returns", lambda args: f"done with {ENCODE[encoding](args['clientSecret'])}")
+    flow = init_flow(storage, dbutils=dbutils, name="argsecrets")
+    with pytest.raises(NotebookRunError) as eager:
+        flow.notebook("echoes").args({"api_token": ARG_SECRETS[0], "db_pwd": ARG_SECRETS[1]}).run()
+    assert leaked(chain_text(eager.value)) == []
+    flow.notebook("returns").args({"clientSecret": ARG_SECRETS[2]}).add()
+    flow.notebook("echoes").args({"api_token": ARG_SECRETS[0], "db_pwd": ARG_SECRETS[1]}).add()
+    with pytest.raises(FlowRunError) as info:
+        flow.run()
+    assert leaked(chain_text(info.value)) == []
+    assert leaked(repr(info.value.result) + str(info.value.result.rows())) == []
+    history = "\n".join(repr(r) for r in flow.history())
+    assert "[REDACTED]" in history and leaked(history) == []
+    files = [p for p in (Path(storage.base_path) / "_dtflw").rglob("*") if p.is_file()]
+    assert files and all(leaked(file_text(p)) == [] for p in files)
+    out, err = capfd.readouterr()
+    assert leaked(out + err + caplog.text) == []
+
+
+def test_a_secret_argument_value_is_not_hashed_into_the_fingerprint(tmp_path: Path) -> None:
+    from dtflw.run.recording import spec_fingerprint
+
+    flow = init_flow(LocalStorage(tmp_path / "tables"), dbutils=FakeDbutils(fs_root=tmp_path / "dbfs"))
+    prints = set()
+    for password in ("4711", "4712"):
+        builder = flow.notebook("load").args({"db_password": password, "day": "2024-01-01"})
+        prints.add(spec_fingerprint(flow.ctx, builder.build(0))[0])
+    assert len(prints) == 1  # a record's other fields could otherwise be used to guess it
+    day = flow.notebook("load").args({"db_password": "4711", "day": "2024-01-02"})
+    assert spec_fingerprint(flow.ctx, day.build(0))[0] not in prints  # other arguments still count
+
+
+@pytest.mark.parametrize("value", [b"Hunter2-Bytes", 98765432])
+def test_a_wrongly_typed_secret_argument_is_not_echoed(value: Any, tmp_path: Path) -> None:
+    from dtflw.errors import FlowDefinitionError
+
+    flow = init_flow(LocalStorage(tmp_path / "tables"), dbutils=FakeDbutils(fs_root=tmp_path / "dbfs"))
+    with pytest.raises(FlowDefinitionError) as info:
+        flow.notebook("a").args({"password": value})
+    assert "must be a string" in str(info.value) and str(value) not in str(info.value)
+    assert "Hunter2" not in str(info.value)
+    with pytest.raises(FlowDefinitionError, match="got int 2022"):  # an innocent name keeps its value
+        flow.notebook("a").args({"year": 2022})
+
+
+def test_fake_dbutils_masks_a_secret_argument_value_the_callee_echoes(dbutils: FakeDbutils) -> None:
+    def echoes(args: dict[str, str]) -> str:
+        print(f"token is {args['api_token']}")
+        raise ValueError(f"child failed with {args['api_token']!r}")
+
+    dbutils.notebook.register("echoes", echoes)
+    with pytest.raises(NotebookRunError) as info:
+        dbutils.notebook.run("echoes", 0, {"api_token": ARG_SECRETS[0]})
+    assert leaked(chain_text(info.value)) == []
+    assert dbutils.redactor.redact(f"x {ARG_SECRETS[0]} y") == "x [REDACTED] y"

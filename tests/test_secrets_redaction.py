@@ -66,10 +66,14 @@ def test_redactor_hides_every_common_encoding(encoding: str) -> None:
         assert len(redacted.split()[1].replace(REDACTED, "")) <= 12
 
 
-def test_redactor_variants_are_computed_once_and_short_values_stay_raw() -> None:
+def test_redactor_variants_are_computed_once_and_short_values_are_masked_in_every_encoding() -> None:
     redactor = Redactor()
     redactor.register("abc")
-    assert redactor.redact("abc YWJj") == f"{REDACTED} YWJj"  # base64 of 3 chars is too common
+    assert redactor.redact("abc YWJj") == f"{REDACTED} {REDACTED}"  # a leak is worse than an extra mask
+    for short, encoded in (("9!x", "9%21x"), ("9!x", "OSF4"), ("ab", "YWI="), ("Z", "Wg=="), ("p w", "p+w")):
+        one = Redactor()
+        one.register(short)
+        assert one.redact(f"got {encoded}.") == f"got {REDACTED}.", (short, encoded)
     redactor.register("abc")
     assert len(redactor) == 1
     assert secret_variants("") == set()

@@ -24,8 +24,8 @@ def _non_negative_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expects whole seconds (0 = no limit), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expects seconds >= 0 (0 = no limit), got {text!r}")
+    if not 0 <= value <= 2**31 - 1:  # Databricks takes it as a Java int
+        raise argparse.ArgumentTypeError(f"expects seconds from 0 (no limit) to {2**31 - 1}, got {text!r}")
     return value
 
 

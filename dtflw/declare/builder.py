@@ -17,6 +17,7 @@ from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInput
 from dtflw.model.foreach import param_sets
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
+from dtflw.redaction import is_secret_name
 from dtflw.storage.base import Storage
 
 MAX_TIMEOUT_SECONDS = 2**31 - 1  # dbutils.notebook.run's timeout is a Java int
@@ -83,11 +84,13 @@ class NotebookBuilder:
         for name, value in args.items():
             check_name("Argument", name, self._path)
             if not isinstance(value, str):
+                shown = "" if is_secret_name(name) or isinstance(value, (bytes, bytearray)) else f" {value!r}"
                 raise FlowDefinitionError(
                     f"Notebook '{self._path}': argument '{name}' must be a string (Databricks passes "
-                    f"widget values as strings), got {type(value).__name__} {value!r}."
+                    f"widget values as strings), got {type(value).__name__}{shown}."
                 )
         self._args = dict(args)
+        self._flow.ctx.remember_secrets(self._args)  # masked from now on: errors, output, history
         return self
 
     def timeout(self, seconds: int) -> NotebookBuilder:

@@ -31,7 +31,7 @@ from dtflw.emulated.secrets import Redactor, Secrets
 from dtflw.emulated.task_values import TaskValues
 from dtflw.emulated.widgets import Widgets
 from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
-from dtflw.redaction import redact_args, redact_exception
+from dtflw.redaction import is_secret_name, redact_args, redact_exception
 from dtflw.scoped import scoped
 
 #: A fake notebook: gets the run's arguments, returns the exit value (``None`` means ``""``).
@@ -67,12 +67,19 @@ def _check_arguments(arguments: Mapping[str, str] | None) -> dict[str, str]:
     return dict(arguments)
 
 
+#: Databricks takes the timeout as a Java int.
+MAX_TIMEOUT_SECONDS = 2**31 - 1
+
+
 def _check_timeout(timeout_seconds: float) -> float:
-    """``timeout_seconds`` is a non-negative number; 0 means no timeout."""
+    """``timeout_seconds`` is a number from 0 to ``MAX_TIMEOUT_SECONDS``; 0 means no timeout."""
     if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, (int, float)):
         raise TypeError(f"timeout_seconds must be a number, got {timeout_seconds!r}")
-    if timeout_seconds < 0:
-        raise InvalidArgumentError(f"timeout_seconds must be >= 0 (0 = no timeout), got {timeout_seconds}")
+    if not 0 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:  # also NaN
+        raise InvalidArgumentError(
+            f"timeout_seconds must be from 0 (no timeout) to {MAX_TIMEOUT_SECONDS} (a Java int on "
+            f"Databricks), got {timeout_seconds}"
+        )
     return timeout_seconds
 
 
@@ -114,6 +121,9 @@ class EmulatedNotebook:
         """Run the handler registered for ``path`` and return its exit value as a string."""
         timeout = _check_timeout(timeout_seconds)
         args = _check_arguments(arguments)
+        for name, value in args.items():  # a secret-looking argument's value is a secret from now on
+            if value and is_secret_name(name):
+                self._owner.redactor.register(value)
         with self._lock:
             self.calls.append(NotebookCall(path, timeout_seconds, dict(args)))
         resolved = resolve_workspace_path(path, self._owner._frame().notebook_path)

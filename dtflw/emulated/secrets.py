@@ -7,7 +7,8 @@ Each registered value is also redacted in its common encodings (``secret_variant
 when the value is registered: as written by ``repr()``/``ascii()`` (either quote escaped), by
 ``json.dumps`` (with and without ``ensure_ascii``), HTML-escaped, URL-quoted (``quote`` with and
 without ``/`` kept, ``quote_plus``, percent escapes in either case), and base64 (standard and
-URL-safe, with or without ``=`` padding; values of 6+ bytes also inside longer base64 text).
+URL-safe, with or without ``=`` padding; values of 6+ bytes also inside longer base64 text),
+whatever the value's length.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ class SecretScope(NamedTuple):
         return self.name
 
 
-#: Values shorter than this are redacted as written only: their base64 forms are too short to be
-#: told from ordinary text.
-MIN_ENCODED_LENGTH = 4
+#: Kept for callers of earlier releases: every value is now also redacted URL-quoted and as whole
+#: base64 (a short secret's forms are short too, but a leak is worse than an extra mask).
+MIN_ENCODED_LENGTH = 1
 #: Values of at least this many bytes are also found inside longer base64 text (any alignment).
 MIN_EMBEDDED_BASE64_BYTES = 6
 
@@ -107,9 +108,7 @@ def secret_variants(value: str) -> set[str]:
     """``value`` and the ways it is commonly written into text (see the module docstring)."""
     if not value:
         return set()
-    variants = {value} | _escaped_forms(value)
-    if len(value) >= MIN_ENCODED_LENGTH:
-        variants |= _url_forms(value) | _base64_forms(value)
+    variants = {value} | _escaped_forms(value) | _url_forms(value) | _base64_forms(value)
     return {v for v in variants if v}
 
 

@@ -16,7 +16,8 @@ import attrs
 import dtflw.databricks as db
 from dtflw.errors import InvalidArgumentError
 from dtflw.logger import Logger, LoggerBase
-from dtflw.redaction import redact_args, redact_text
+from dtflw.emulated.secrets import Redactor
+from dtflw.redaction import is_secret_name, redact_args, redact_text
 from dtflw.sharing import share_arguments
 from dtflw.storage.base import Storage
 
@@ -84,6 +85,7 @@ class RunContext:
         self._runner = runner
         self._source_hashes: dict[tuple[str, int, int], str] = {}
         self._finder: tuple[Any, Any] | None = None  # (dbutils, its runtime's notebook_file or None)
+        self._arg_secrets = Redactor()  # values given under secret-looking argument names
 
     @property
     def dbutils(self) -> Any:
@@ -148,11 +150,30 @@ class RunContext:
         Spark's logs): secret-looking and known secret values are shared as `[REDACTED]`."""
         share_arguments(notebook_abs_path, self.redact(values))
 
+    def remember_secrets(self, args: Mapping[str, Any]) -> None:
+        """Treat the values of secret-looking arguments (`password`, `api_token`, `*_key`...) as
+        known secrets from now on: masked wherever they appear (a callee's error message, its exit
+        value, printed output), in every encoding, like values fetched through `dbutils.secrets`.
+        Also hands them to the runtime's redactor when it has one (emulated and local dbutils)."""
+        found = [v for k, v in args.items() if isinstance(v, str) and v and is_secret_name(k)]
+        if not found:
+            return
+        dbutils = self._dbutils if self._dbutils is not None else self.storage._dbutils
+        register = getattr(getattr(dbutils, "redactor", None), "register", None)
+        for value in found:
+            self._arg_secrets.register(value)
+            if callable(register):
+                register(value)
+
     def redact(self, args: Mapping[str, str]) -> dict[str, str]:
-        return redact_args(args, self.dbutils)
+        shown = redact_args(args, self.dbutils)
+        if not len(self._arg_secrets):
+            return shown
+        return {k: self._arg_secrets.redact(v) if isinstance(v, str) else v for k, v in shown.items()}
 
     def redact_text(self, text: str) -> str:
-        return redact_text(text, self.dbutils)
+        shown = redact_text(text, self.dbutils)
+        return self._arg_secrets.redact(shown) if len(self._arg_secrets) else shown
 
     def source_hash(self, abs_path: str) -> str | None:
         """SHA-256 of a notebook's source when the runtime can read it (local runtime), else None."""

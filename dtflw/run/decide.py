@@ -18,12 +18,21 @@ from dtflw.render import html_table, text_table
 PLAN_HEADER = ("notebook", "action", "reason")
 
 
-def fingerprint(spec: NotebookSpec, source_hash: str | None, input_versions: Mapping[str, str | None]) -> str:
-    """What a run depends on: notebook, its source, args, input versions and output paths."""
+def fingerprint(
+    spec: NotebookSpec,
+    source_hash: str | None,
+    input_versions: Mapping[str, str | None],
+    args: Mapping[str, str] | None = None,
+) -> str:
+    """What a run depends on: notebook, its source, args, input versions and output paths.
+
+    `args`: the arguments as they may be shown (secrets masked; default `spec.args`). A history
+    record holds every other part, so a secret hashed in would be open to guessing.
+    """
     doc = {
         "notebook": spec.abs_path,
         "source": source_hash,
-        "args": sorted(spec.args.items()),
+        "args": sorted((spec.args if args is None else args).items()),
         "inputs": sorted((name, version) for name, version in input_versions.items()),
         "outputs": sorted(o.path for o in spec.outputs),
     }

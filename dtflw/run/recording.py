@@ -27,7 +27,8 @@ def spec_fingerprint(
         i.name: (known[i.path] if i.path in known else ctx.storage.version(i.path)) if i.path else None
         for i in spec.inputs
     }
-    return fingerprint(spec, ctx.source_hash(spec.abs_path), versions), versions
+    shown = ctx.redact(spec.args) if spec.args else {}  # a secret's value is never hashed in
+    return fingerprint(spec, ctx.source_hash(spec.abs_path), versions, shown), versions
 
 
 def make_record(

@@ -172,6 +172,8 @@ def execute_spec(
     runs in is no rival (its caller marked the outputs it delegates to this nested flow). `run_id`
     names this run in the marks, so such an error can name it; `lease_seconds` defaults to `DEFAULT_LEASE_SECONDS`.
     """
+    if spec.args:
+        ctx.remember_secrets(spec.args)
     owner = f"{run_id}.{uuid.uuid4().hex[:12]}" if run_id and _RUN_ID.match(run_id) else None
     paths = [out.path for out in spec.outputs]
     with held(ctx.storage, paths, spec.abs_path, owner, lease_seconds, run_id=run_id, inside=_driver_path(ctx)):
