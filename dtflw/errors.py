@@ -19,6 +19,10 @@ class InvalidArgumentError(DtflwError, ValueError):
     """A public entry point got a value it cannot work with (wrong type, empty, malformed)."""
 
 
+class InvalidTypeError(InvalidArgumentError, TypeError):
+    """A value of the wrong type (also a TypeError, as the emulated dbutils' Databricks model raises)."""
+
+
 class FlowDefinitionError(DtflwError, ValueError):
     """The declared pipeline is inconsistent: bad names, cycles, clashing outputs, empty selections."""
 

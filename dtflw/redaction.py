@@ -75,9 +75,7 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)((?:^|[?&;\s'\"])sig=)([^&;\s'\"\\]+)"),
     # password in a URL's user info (the user may be empty; the password runs to the first "@"
     # followed by a host, so it may itself hold "@" or "/")
-    re.compile(
-        r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"\\]*:)([^\s'\"\\]+?)(?=@[^\s@/'\"\\?#]*(?:[/\s'\"\\?#]|$))"
-    ),
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"\\]*:)([^\s'\"\\]+?)(?=@[^\s@/'\"\\?#]*(?:[/\s'\"\\?#]|$))"),
     # JSON web tokens (bearer tokens)
     re.compile(r"()(\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"),
 )

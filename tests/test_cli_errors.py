@@ -248,3 +248,17 @@ def test_history_bad_storage_and_dbfs_root(project, capsys):
     failed(capsys, ["history", "--dbfs-root", "afile"], "--dbfs-root", "afile")
     failed(capsys, ["history", "--user", "a/b", "--dbfs-root", "dbfs"], "--user")
     failed(capsys, ["history", "--run", "../x", "--dbfs-root", "dbfs"], "../x")
+    # a typo'd URL (no "//") or a folder where nothing is: said so, not "no runs recorded"
+    failed(capsys, ["history", "--storage", "volumes:/main/sales/files", "--dbfs-root", "dbfs"], "nothing is there")
+    failed(capsys, ["history", "--storage", "no-such-folder", "--dbfs-root", "dbfs"], "no-such-folder")
+    assert main(["history", "--storage", "adir", "--dbfs-root", "dbfs"]) == 0  # exists, no runs yet
+    assert "no runs recorded" in capsys.readouterr().out
+
+
+def test_export_an_empty_existing_cluster_id_is_refused_as_in_the_api(project, capsys):
+    failed(capsys, ["export", "driver.py", "--job", "--existing-cluster-id", ""], "existing_cluster_id")
+
+
+def test_resume_takes_last_or_a_well_formed_run_id(project, capsys):
+    usage_error(capsys, quiet_run("--resume", "not-a-run-id"), "--resume", "not-a-run-id", "last")
+    usage_error(capsys, quiet_run("--resume", "../20261122T002000Z-3f9a1c"), "--resume")

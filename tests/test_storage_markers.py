@@ -490,3 +490,13 @@ def test_a_marker_file_records_the_writing_process(tmp_path):
     storage.renew_pending(path, owner)
     (writer,) = storage.pending_writers(path)
     assert writer.process == processes.this_process()
+
+
+def test_a_marker_that_cannot_be_created_is_a_storage_error_naming_it(tmp_path):
+    from dtflw.errors import StorageError
+
+    (tmp_path / "plain-file").write_text("not a folder")
+    storage = LocalStorage(tmp_path / "plain-file" / "root")  # no folder can be made below a file
+    path = storage.get_abs_path("T.parquet")
+    with pytest.raises(StorageError, match="T.parquet._dtflw_pending"):
+        storage.mark_pending(path, "/nb")

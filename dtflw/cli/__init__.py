@@ -155,7 +155,7 @@ def export_command(args: argparse.Namespace) -> int:
     cluster = cluster_option(args.cluster)
     if cluster is not None:
         options["cluster"] = cluster
-    if args.existing_cluster_id:
+    if args.existing_cluster_id is not None:  # "" is refused by the export, as in the API
         options["existing_cluster_id"] = args.existing_cluster_id
     if args.path_prefix:
         options["notebook_path_prefix"] = args.path_prefix

@@ -96,7 +96,14 @@ def _history_storage(args: argparse.Namespace) -> Any:
     check_local_root("--dbfs-root", args.dbfs_root)
     runtime = LocalRuntime(dbfs_root=args.dbfs_root, user=args.user, progress=False)
     dbutils = LocalDbutils(runtime, runtime.path_map, user=args.user)
-    return storage_from_url(args.storage or f"dbfs:/FileStore/{args.user}", dbutils=dbutils)
+    url = args.storage or f"dbfs:/FileStore/{args.user}"
+    storage = storage_from_url(url, dbutils=dbutils)
+    if args.storage and not storage._path_exists(storage.base_path):  # a typo'd URL or folder: not "no runs"
+        raise InvalidArgumentError(
+            f"--storage {url!r}: nothing is there ({storage.base_path}); expected a storage URL such as "
+            "dbfs:/FileStore/<user>, /Volumes/<catalog>/<schema>/<volume>, abfss://... or a local folder."
+        )
+    return storage
 
 
 def catalog_command(args: argparse.Namespace) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from dtflw.run.history import RUN_ID
+
 
 def _pair(item: str) -> tuple[str, str]:
     """argparse type of ``-p`` / ``--conf``: ``KEY=VALUE`` with a non-blank key."""
@@ -27,6 +29,15 @@ def _non_negative_int(text: str) -> int:
     if not 0 <= value <= 2**31 - 1:  # Databricks takes it as a Java int
         raise argparse.ArgumentTypeError(f"expects seconds from 0 (no limit) to {2**31 - 1}, got {text!r}")
     return value
+
+
+def _run_id_or_last(text: str) -> str:
+    """argparse type of ``--resume``: "last" or a run id of the form 20261122T002000Z-3f9a1c."""
+    if text != "last" and not RUN_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            f"expects 'last' or a run id such as 20261122T002000Z-3f9a1c (see `dtflw history`), got {text!r}"
+        )
+    return text
 
 
 def pairs(values: Sequence[tuple[str, str]] | None) -> dict[str, str]:
@@ -120,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resume",
         default=None,
+        type=_run_id_or_last,
         metavar="RUN_ID",
         help="flow.run() in the driver resumes this run ('last' or a run id): re-runs what failed, "
         "was cancelled or never ran, plus downstream",

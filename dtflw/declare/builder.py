@@ -21,6 +21,8 @@ from dtflw.redaction import is_secret_name
 from dtflw.storage.base import Storage
 
 MAX_TIMEOUT_SECONDS = 2**31 - 1  # dbutils.notebook.run's timeout is a Java int
+MAX_RETRIES = 10_000
+MAX_BACKOFF_SECONDS = 86_400  # the wait before retry n is n times this
 
 
 class Declarations(Protocol):
@@ -105,16 +107,19 @@ class NotebookBuilder:
 
     def retries(self, count: int, backoff_seconds: float = 0.0) -> NotebookBuilder:
         """Retry a failed run up to `count` times, waiting `backoff_seconds` * attempt between."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise FlowDefinitionError(f"Notebook '{self._path}': retries must be an int >= 0, got {count!r}.")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_RETRIES:
+            raise FlowDefinitionError(
+                f"Notebook '{self._path}': retries must be an int from 0 to {MAX_RETRIES:,}, got {count!r}."
+            )
         if (
             isinstance(backoff_seconds, bool)
             or not isinstance(backoff_seconds, (int, float))
             or not math.isfinite(backoff_seconds)
-            or backoff_seconds < 0
+            or not 0 <= backoff_seconds <= MAX_BACKOFF_SECONDS
         ):
             raise FlowDefinitionError(
-                f"Notebook '{self._path}': backoff_seconds must be >= 0, got {backoff_seconds!r}."
+                f"Notebook '{self._path}': backoff_seconds must be from 0 to {MAX_BACKOFF_SECONDS:,} "
+                f"(a day), got {backoff_seconds!r}."
             )
         self._retries, self._backoff = count, float(backoff_seconds)
         return self
@@ -231,7 +236,11 @@ class NotebookBuilder:
             )
         if ctx.storage.is_pattern(path):
             raise FlowDefinitionError(f"Notebook '{self._path}': output '{name}' path {path!r} must not be a pattern.")
-        self._outputs[name] = OutputSpec(name, path, alias or name, to_schema(cols))
+        try:
+            schema = to_schema(cols)
+        except InvalidArgumentError as error:
+            raise FlowDefinitionError(f"Notebook '{self._path}': output '{name}' cols: {error}") from None
+        self._outputs[name] = OutputSpec(name, path, alias or name, schema)
         return self
 
     # ---- introspection --------------------------------------------------------------------
@@ -320,6 +329,10 @@ def _abs_on(storage: Storage, file_path: str, notebook: str = "") -> str:
     """An absolute path on `storage`: kept when it already is one (a 0.6.x storage's own
     `get_abs_path` may prefix the base path unconditionally), else made absolute. A relative
     path must stay below the storage's base: `..` segments are refused."""
+    if not file_path.isprintable():
+        raise FlowDefinitionError(
+            f"Notebook '{notebook}': file_path {file_path!r} must not contain control characters (NUL, newline...)."
+        )
     if storage.is_abs_path(file_path):
         return file_path
     if ".." in file_path.replace("\\", "/").split("/"):

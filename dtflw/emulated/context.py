@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from dtflw.emulated.errors import NoSuchElementException
+from dtflw.errors import InvalidTypeError
 
 
 class Option:
@@ -115,7 +116,7 @@ def _str_map(value: Mapping[str, str]) -> dict[str, str]:
     result = dict(value)
     for key, item in result.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            raise TypeError(f"Context entries must be str -> str, got {key!r}: {item!r}")
+            raise InvalidTypeError(f"Context entries must be str -> str, got {key!r}: {item!r}")
     return result
 
 

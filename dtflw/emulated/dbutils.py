@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import importlib
 import itertools
+import os
 import shutil
 import tempfile
 import threading
@@ -30,7 +31,7 @@ from dtflw.emulated.paths import PathMap, resolve_workspace_path
 from dtflw.emulated.secrets import Redactor, Secrets
 from dtflw.emulated.task_values import TaskValues
 from dtflw.emulated.widgets import Widgets
-from dtflw.errors import InvalidArgumentError, NotebookRunError, NotebookTimeoutError
+from dtflw.errors import InvalidArgumentError, InvalidTypeError, NotebookRunError, NotebookTimeoutError
 from dtflw.redaction import is_secret_name, redact_args, redact_exception
 from dtflw.scoped import scoped
 
@@ -60,10 +61,10 @@ def _check_arguments(arguments: Mapping[str, str] | None) -> dict[str, str]:
     if arguments is None:
         return {}
     if not isinstance(arguments, Mapping):
-        raise TypeError(f"arguments must be a mapping of str to str, got {type(arguments).__name__}")
+        raise InvalidTypeError(f"arguments must be a mapping of str to str, got {type(arguments).__name__}")
     for key, value in arguments.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(f"notebook.run arguments must be str -> str; got {key!r}: {type(value).__name__}")
+            raise InvalidTypeError(f"notebook.run arguments must be str -> str; got {key!r}: {type(value).__name__}")
     return dict(arguments)
 
 
@@ -74,7 +75,7 @@ MAX_TIMEOUT_SECONDS = 2**31 - 1
 def _check_timeout(timeout_seconds: float) -> float:
     """``timeout_seconds`` is a number from 0 to ``MAX_TIMEOUT_SECONDS``; 0 means no timeout."""
     if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, (int, float)):
-        raise TypeError(f"timeout_seconds must be a number, got {timeout_seconds!r}")
+        raise InvalidTypeError(f"timeout_seconds must be a number, got {timeout_seconds!r}")
     if not 0 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:  # also NaN
         raise InvalidArgumentError(
             f"timeout_seconds must be from 0 (no timeout) to {MAX_TIMEOUT_SECONDS} (a Java int on "
@@ -297,6 +298,10 @@ class EmulatedDbutils:
         self.user = self._check_user(user)
         self.notebook_path = self._check_notebook_path(notebook_path, self.user)
         self.job_tags = self._check_tags(job_tags)
+        if fs_root is not None and not isinstance(fs_root, (str, os.PathLike)):
+            raise InvalidTypeError(f"fs_root must be a folder path, got {type(fs_root).__name__}")
+        if secrets is not None and not isinstance(secrets, Mapping):
+            raise InvalidTypeError(f"secrets must map scope -> {{key: value}}, got {type(secrets).__name__}")
         self._fs_root = None if fs_root is None else Path(fs_root)
         self._fs: EmulatedFs | None = None
         self._fs_lock = threading.Lock()
@@ -340,6 +345,8 @@ class EmulatedDbutils:
 
     @staticmethod
     def _check_tags(job_tags: Mapping[str, str] | None) -> dict[str, str]:
+        if job_tags is not None and not isinstance(job_tags, Mapping):
+            raise InvalidTypeError(f"job_tags must be a mapping of str to str, got {type(job_tags).__name__}")
         tags = dict(job_tags or {})
         for key, value in tags.items():
             if not isinstance(key, str) or not isinstance(value, str):

@@ -20,6 +20,7 @@ from dtflw.emulated import help as _help
 from dtflw.emulated.errors import ExecutionError
 from dtflw.emulated.mounts import MountInfo, MountTable
 from dtflw.emulated.paths import Location, PathMap, join_uri
+from dtflw.errors import InvalidTypeError
 from dtflw.files import rmtree_tolerant
 
 _T = TypeVar("_T")
@@ -58,18 +59,18 @@ class FileInfo(_FileInfoFields):
 def _check_type(value: object, expected: type) -> None:
     """The runtime's argument check, with its exact message."""
     if not isinstance(value, expected):
-        raise TypeError(f"{value!r} has the wrong type - {expected} is expected.")
+        raise InvalidTypeError(f"{value!r} has the wrong type - {expected} is expected.")
 
 
 def _pick(first_name: str, first: _T | _Unset, second_name: str, second: _T | _Unset) -> _T:
     """Accept one of two keyword spellings (SDK stub vs. remote dbutils) for one parameter."""
     if first is not _UNSET and second is not _UNSET:
-        raise TypeError(f"Pass either {first_name} or {second_name}, not both")
+        raise InvalidTypeError(f"Pass either {first_name} or {second_name}, not both")
     if first is not _UNSET:
         return first
     if second is not _UNSET:
         return second
-    raise TypeError(f"Missing required argument: {first_name}")
+    raise InvalidTypeError(f"Missing required argument: {first_name}")
 
 
 def _mtime_ms(path: Path) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from dtflw.errors import InvalidTypeError
+
 NOT_EMULATED = "not available locally"
 
 
@@ -41,7 +43,7 @@ def _line(method: Method, indent: str) -> str:
 def print_help(topic: Topic, method_name: str = "") -> None:
     """Print ``topic`` (or only ``method_name`` of it); returns ``None`` like Databricks."""
     if not isinstance(method_name, str):
-        raise TypeError(f"{method_name!r} has the wrong type - {str} is expected.")
+        raise InvalidTypeError(f"{method_name!r} has the wrong type - {str} is expected.")
     if method_name:
         found = [m for m in topic.methods() if m.name == method_name]
         if not found:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from dtflw.emulated.errors import ExecutionError
 from dtflw.emulated.paths import PathMap
+from dtflw.errors import InvalidTypeError
 
 TABLE_FILE = Path(".dtflw") / "mounts.json"
 _AZURE_SCHEMES = ("abfss", "abfs", "wasbs", "wasb")
@@ -66,7 +67,7 @@ def _remote(operation: str, detail: str) -> ExecutionError:
 
 def _check_str(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} has the wrong type - {str} is expected.")
+        raise InvalidTypeError(f"{value!r} has the wrong type - {str} is expected.")
     if not value.strip():
         raise _remote("mount", f"requirement failed: {what} must not be empty")
     return value
@@ -195,11 +196,11 @@ class MountTable:
         _check_str(source, "source")
         _check_str(mount_point, "mount_point")
         if not isinstance(encryption_type, str):
-            raise TypeError(f"{encryption_type!r} has the wrong type - {str} is expected.")
+            raise InvalidTypeError(f"{encryption_type!r} has the wrong type - {str} is expected.")
         if owner is not None and not isinstance(owner, str):
-            raise TypeError(f"{owner!r} has the wrong type - {str} is expected.")
+            raise InvalidTypeError(f"{owner!r} has the wrong type - {str} is expected.")
         if extra_configs is not None and not isinstance(extra_configs, Mapping):
-            raise TypeError(f"{extra_configs!r} has the wrong type - {dict} is expected.")
+            raise InvalidTypeError(f"{extra_configs!r} has the wrong type - {dict} is expected.")
         point = self._point(operation, mount_point)
         target = self._source_folder(operation, source)
         return point, target, {"source": source, "encryptionType": encryption_type, "owner": owner}

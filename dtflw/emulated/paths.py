@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from dtflw.errors import InvalidArgumentError
+from dtflw.errors import InvalidArgumentError, InvalidTypeError
 
 _AZURE_HOSTS = {
     "abfs": ".dfs.core.windows.net",
@@ -57,7 +57,7 @@ def _split_components(path: str, uri: str) -> tuple[str, ...]:
 def join_uri(uri: str, name: str) -> str:
     """Join ``name`` onto ``uri`` with one ``/``, keeping the scheme form (``dbfs:/a`` + ``b``)."""
     if not isinstance(uri, str) or not isinstance(name, str):
-        raise TypeError(f"join_uri expects two str, got {uri!r} and {name!r}")
+        raise InvalidTypeError(f"join_uri expects two str, got {uri!r} and {name!r}")
     stripped = name.lstrip("/")
     if not stripped:
         return uri
@@ -99,7 +99,7 @@ class PathMap:
         Other paths (absolute or relative) are returned unchanged, as on a Databricks driver.
         """
         if not isinstance(path, str):
-            raise TypeError(f"Path must be a str, got {path!r}")
+            raise InvalidTypeError(f"Path must be a str, got {path!r}")
         if not path.startswith("/"):
             return Path(path)
         parts = _split_components(path, path)
@@ -112,7 +112,7 @@ class PathMap:
     def locate(self, uri: str) -> Location:
         """Parse ``uri`` into its qualified form and local path; malformed URIs raise clearly."""
         if not isinstance(uri, str):
-            raise TypeError(f"Path must be a str, got {uri!r}")
+            raise InvalidTypeError(f"Path must be a str, got {uri!r}")
         if not uri:
             raise InvalidArgumentError("Path must not be empty")
         scheme, sep, rest = uri.partition(":")

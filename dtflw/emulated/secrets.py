@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from dtflw.emulated import help as _help
 from dtflw.emulated.errors import SecretNotFoundError
+from dtflw.errors import InvalidTypeError
 
 REDACTED = "[REDACTED]"
 
@@ -134,7 +135,7 @@ class Redactor:
     def register(self, value: str) -> None:
         """Remember a value to redact; empty strings are ignored (they would match everywhere)."""
         if not isinstance(value, str):
-            raise TypeError(f"Secret values must be str, got {type(value).__name__}")
+            raise InvalidTypeError(f"Secret values must be str, got {type(value).__name__}")
         if not value:
             return
         with self._lock:
@@ -166,10 +167,10 @@ def _check_values(values: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str
     result: dict[str, dict[str, str]] = {}
     for scope, keys in values.items():
         if not isinstance(scope, str) or not isinstance(keys, Mapping):
-            raise TypeError(f"Secrets must map scope (str) to a mapping of key to value; bad scope {scope!r}")
+            raise InvalidTypeError(f"Secrets must map scope (str) to a mapping of key to value; bad scope {scope!r}")
         for key, value in keys.items():
             if not isinstance(key, str) or not isinstance(value, str):
-                raise TypeError(
+                raise InvalidTypeError(
                     f"Secret {scope!r}/{key!r}: key and value must be str (value type {type(value).__name__})"
                 )
         result[scope] = dict(keys)
@@ -180,7 +181,7 @@ def _check_names(*names: object) -> None:
     """Scopes and keys are strings (the runtime type-checks them too)."""
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(f"{name!r} has the wrong type - {str} is expected.")
+            raise InvalidTypeError(f"{name!r} has the wrong type - {str} is expected.")
 
 
 class Secrets:

@@ -8,6 +8,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from dtflw.emulated import help as _help
+from dtflw.errors import InvalidTypeError
 
 MAX_VALUE_BYTES = 48 * 1024
 _OUTSIDE_JOB = "Must pass debugValue when calling get outside of a job context. debugValue cannot be None."
@@ -44,7 +45,7 @@ class TaskValues:
     def set(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value (JSON form at most 48 KiB) under this task."""
         if not isinstance(key, str) or not key:
-            raise TypeError(f"Task value key must be a non-empty str, got {key!r}")
+            raise InvalidTypeError(f"Task value key must be a non-empty str, got {key!r}")
         try:
             text = json.dumps(value)
         except (TypeError, ValueError) as error:
@@ -60,10 +61,10 @@ class TaskValues:
     def get(self, taskKey: str, key: str, default: Any = None, debugValue: Any = None) -> Any:
         """Value set by task ``taskKey``; outside a job, ``debugValue`` (which must not be None)."""
         if not isinstance(taskKey, str) or not isinstance(key, str):
-            raise TypeError(f"taskKey and key must be str, got {taskKey!r} and {key!r}")
+            raise InvalidTypeError(f"taskKey and key must be str, got {taskKey!r} and {key!r}")
         if not self.in_job:
             if debugValue is None:
-                raise TypeError(_OUTSIDE_JOB)
+                raise InvalidTypeError(_OUTSIDE_JOB)
             return debugValue
         with self._lock:
             text = self._store.get((taskKey, key))

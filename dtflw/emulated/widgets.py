@@ -13,6 +13,7 @@ import attrs
 
 from dtflw.emulated import help as _help
 from dtflw.emulated.errors import InputWidgetNotDefined
+from dtflw.errors import InvalidTypeError
 
 
 @attrs.frozen
@@ -28,7 +29,7 @@ class WidgetSpec:
 def _require_str(what: str, value: object) -> str:
     """Return ``value`` if it is a ``str``; widget names and values are strings only."""
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, got {type(value).__name__}: {value!r}")
+        raise InvalidTypeError(f"{what} must be a str, got {type(value).__name__}: {value!r}")
     return value
 
 
@@ -43,7 +44,7 @@ def _require_name(name: object) -> str:
 def _require_choices(name: str, choices: Iterable[str]) -> tuple[str, ...]:
     """Validate ``choices``: a non-empty sequence of strings (a bare str is rejected)."""
     if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
-        raise TypeError(f"Widget '{name}': choices must be a list of str, got {choices!r}")
+        raise InvalidTypeError(f"Widget '{name}': choices must be a list of str, got {choices!r}")
     result = tuple(choices)
     for choice in result:
         _require_str(f"Widget '{name}' choice", choice)
@@ -65,7 +66,7 @@ class Widgets:
     def _check_arguments(arguments: Mapping[str, str]) -> dict[str, str]:
         """Copy the arguments, insisting on string names and values."""
         if not isinstance(arguments, Mapping):
-            raise TypeError(f"Widget arguments must be a mapping of str to str, got {arguments!r}")
+            raise InvalidTypeError(f"Widget arguments must be a mapping of str to str, got {arguments!r}")
         for key, value in arguments.items():
             if key.__class__ is str and key and value.__class__ is str:
                 continue  # the usual case, without building the messages below

@@ -90,10 +90,12 @@ def job_settings(
     if tags:
         doc["tags"] = _check_tags(tags)
     doc.update(when_fields(schedule, timezone, trigger))
+    if not isinstance(parameters or {}, Mapping) or not isinstance(job_parameters or {}, Mapping):
+        raise InvalidArgumentError(
+            "parameters and job_parameters must be dicts of str to str, got "
+            f"{type(parameters).__name__} and {type(job_parameters).__name__}."
+        )
     all_parameters = {**(parameters or {}), **(job_parameters or {})}
-    if parameters is not None or job_parameters is not None:
-        if not isinstance(parameters or {}, Mapping) or not isinstance(job_parameters or {}, Mapping):
-            raise InvalidArgumentError("parameters and job_parameters must be dicts of str to str.")
     if all_parameters:
         doc["parameters"] = _job_parameters(all_parameters, redact)
     if cluster is not None:

@@ -73,20 +73,67 @@ def normalise_type(type_name: str) -> str:
 
 
 def to_schema(cols: Any) -> Schema | None:
-    """Turn any accepted `cols` form into a Schema (None stays None)."""
+    """Turn any accepted `cols` form into a Schema (None stays None).
+
+    Type names are checked against Spark's (`int`, `decimal(10,2)`, `array<string>`...) and
+    column names must be unique (ignoring case, as Spark does), so a typo fails at declaration
+    instead of after the notebook ran."""
     if cols is None:
         return None
     if isinstance(cols, Schema):
         return cols
     if isinstance(cols, str):
-        return Schema(tuple(parse_ddl(cols)))
-    if hasattr(cols, "fields") and hasattr(cols, "simpleString"):  # pyspark StructType
+        columns = tuple(parse_ddl(cols))
+    elif hasattr(cols, "fields") and hasattr(cols, "simpleString"):  # pyspark StructType
         return Schema(tuple((f.name, f.dataType.simpleString()) for f in cols.fields))
-    if isinstance(cols, (list, tuple)):
-        return Schema(tuple(_column(item) for item in cols))
-    raise InvalidArgumentError(
-        f"cols must be a list of (name, type) pairs, a DDL string or a StructType, got {type(cols).__name__}."
-    )
+    elif isinstance(cols, (list, tuple)):
+        columns = tuple(_column(item) for item in cols)
+    else:
+        raise InvalidArgumentError(
+            f"cols must be a list of (name, type) pairs, a DDL string or a StructType, got {type(cols).__name__}."
+        )
+    seen: set[str] = set()
+    for name, typ in columns:
+        if name.lower() in seen:
+            raise InvalidArgumentError(f"Column {name!r} is declared twice.")
+        seen.add(name.lower())
+        if typ is not None and not _is_type(normalise_type(typ)):
+            raise InvalidArgumentError(
+                f"Column {name!r}: {typ!r} is not a Spark type (e.g. int, bigint, string, double, boolean, "
+                "date, timestamp, decimal(10,2), array<string>, map<string,int>, struct<a:int>)."
+            )
+    return Schema(columns)
+
+
+_PRIMITIVE = re.compile(
+    r"^(?:string|int|bigint|smallint|tinyint|double|float|boolean|date|timestamp|timestamp_ntz|timestamp_ltz"
+    r"|binary|void|variant|null|decimal(?:\(\d+(?:,\d+)?\))?|(?:var)?char\(\d+\)|interval[a-z_]*)$"
+)
+
+
+def _is_type(t: str) -> bool:
+    """True for a normalised Spark type name (`normalise_type`), nested types included."""
+    if _PRIMITIVE.match(t):
+        return True
+    for head in ("array<", "map<", "struct<"):
+        if t.startswith(head) and t.endswith(">") and _balanced(t):
+            inner = t[len(head) : -1]
+            if head == "struct<":
+                return True  # field names and types: DDL spacing was squeezed out, checked by Spark
+            parts = _split_top_level(inner)
+            want = 1 if head == "array<" else 2
+            return len(parts) == want and all(_is_type(_DDL_ALIASES.get(p, p)) for p in parts)
+    return False
+
+
+def _balanced(t: str) -> bool:
+    depth = 0
+    for ch in t:
+        depth += ch in "(<"
+        depth -= ch in ")>"
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _column(item: Any) -> tuple[str, str | None]:

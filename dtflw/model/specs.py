@@ -41,12 +41,16 @@ def check_notebook_path(path: Any) -> str:
     """A notebook path: non-empty, no whitespace, no empty segments, `..` only as a whole segment."""
     if not isinstance(path, str) or not path.strip():
         raise FlowDefinitionError(f"Notebook path must be a non-empty string, got {path!r}.")
-    if any(ch.isspace() for ch in path):
-        raise FlowDefinitionError(f"Notebook path {path!r} is invalid: it must not contain whitespace.")
+    if any(ch.isspace() or not ch.isprintable() for ch in path):
+        raise FlowDefinitionError(
+            f"Notebook path {path!r} is invalid: it must not contain whitespace or control characters."
+        )
     segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
     for segment in segments:
         if segment == "" or (".." in segment and segment != ".."):
             raise FlowDefinitionError(f"Notebook path {path!r} is invalid: empty segment or '..' inside a name.")
+    if segments[-1] in (".", ".."):
+        raise FlowDefinitionError(f"Notebook path {path!r} is invalid: it names a folder, not a notebook.")
     return path
 
 

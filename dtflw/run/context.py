@@ -14,9 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 import dtflw.databricks as db
+from dtflw.emulated.secrets import Redactor
 from dtflw.errors import InvalidArgumentError
 from dtflw.logger import Logger, LoggerBase
-from dtflw.emulated.secrets import Redactor
 from dtflw.redaction import is_secret_name, redact_args, redact_text
 from dtflw.sharing import share_arguments
 from dtflw.storage.base import Storage
@@ -72,6 +72,10 @@ class RunContext:
             raise InvalidArgumentError(
                 "storage must be a dtflw Storage (e.g. dtflw.storage.dbfs.init_storage()), "
                 f"got {type(storage).__name__}."
+            )
+        if isinstance(dbutils, (str, bytes, int, float, list, tuple, dict, set)):  # bool is an int
+            raise InvalidArgumentError(
+                f"dbutils must be Databricks' dbutils (or LocalDbutils / FakeDbutils), got {type(dbutils).__name__}."
             )
         if runner is not None and not isinstance(runner, NotebookRunner):
             raise InvalidArgumentError(

@@ -74,12 +74,23 @@ class WebhookNotifier:
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidArgumentError("WebhookNotifier url must be an http(s) URL.")
+        if not isinstance(on, (str, list, tuple, set, frozenset)):
+            raise InvalidArgumentError(f"WebhookNotifier on={on!r}: expected some of {', '.join(NOTIFY_ON)}.")
         chosen = (on,) if isinstance(on, str) else tuple(on)
         unknown = [o for o in chosen if o not in NOTIFY_ON]
         if unknown or not chosen:
             raise InvalidArgumentError(f"WebhookNotifier on={on!r}: expected some of {', '.join(NOTIFY_ON)}.")
         if format is not None and format not in FORMATS:
             raise InvalidArgumentError(f"WebhookNotifier format={format!r}: expected one of {', '.join(FORMATS)}.")
+        if (
+            isinstance(timeout_seconds, bool)
+            or not isinstance(timeout_seconds, (int, float))
+            or not 0 < timeout_seconds <= 3600
+        ):
+            raise InvalidArgumentError(
+                "WebhookNotifier timeout_seconds must be a number of seconds above 0, at most 3600, "
+                f"got {timeout_seconds!r}."
+            )
         self._url = url
         self.on = chosen
         self.timeout_seconds = timeout_seconds

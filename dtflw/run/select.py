@@ -69,7 +69,7 @@ def forced(dag: Dag, force: bool | Patterns, selected: Set[int]) -> set[int]:
         return set()
     if force is True:
         return set(selected)
-    return select(dag, only=force) & selected
+    return _find(dag, force, "force") & selected
 
 
 def resume_state(

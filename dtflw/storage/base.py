@@ -63,7 +63,11 @@ class Storage(PendingMarkers, ABC):
     ) -> None:
         if format not in TABLE_FORMATS:
             raise InvalidArgumentError(f"Unknown table format {format!r}; expected one of {', '.join(TABLE_FORMATS)}.")
+        if root_dir is not None and not isinstance(root_dir, str):
+            raise InvalidArgumentError(f"root_dir must be a string (a folder under the storage), got {root_dir!r}.")
         root = (root_dir or "").strip("/")
+        if "\0" in root:
+            raise InvalidArgumentError(f"root_dir {root_dir!r} must not contain a NUL character.")
         if ".." in root.split("/"):
             raise InvalidArgumentError(f"root_dir {root_dir!r} must not contain '..'.")
         self._root_dir = root
@@ -375,6 +379,8 @@ def _check_path_arg(value: object, name: str) -> None:
         raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}.")
     if value.strip() == "":
         raise InvalidArgumentError(f"{name} must not be empty.")
+    if "\0" in value:
+        raise InvalidArgumentError(f"{name} {value!r} must not contain a NUL character.")
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

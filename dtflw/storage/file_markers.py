@@ -200,7 +200,12 @@ def _open_locked(path: str, create: bool, shared: bool = False) -> int:
         except FileNotFoundError:
             if not create:
                 raise
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            except OSError as error:
+                raise StorageError(
+                    f"Creating the folder of marker {path!r} failed: {error.strerror or error}."
+                ) from error
             continue
         except IsADirectoryError:
             raise

@@ -37,8 +37,8 @@ class LocalStorage(_Markers, Storage):
         spark: Any = None,
         dbutils: Any = None,
     ) -> None:
-        if not isinstance(root, (str, os.PathLike)) or str(root).strip() == "":
-            raise InvalidArgumentError(f"LocalStorage root must be a non-empty path, got {root!r}.")
+        if not isinstance(root, (str, os.PathLike)) or str(root).strip() == "" or "\0" in str(root):
+            raise InvalidArgumentError(f"LocalStorage root must be a non-empty path without NUL, got {root!r}.")
         super().__init__(root_dir, spark=spark, dbutils=dbutils, format=format)
         self._root = Path(root).expanduser().resolve()
         self._base_path = str(self._root).rstrip("/") + "/"
