@@ -82,6 +82,7 @@ def to_schema(cols: Any) -> Schema | None:
         return None
     if isinstance(cols, Schema):
         return cols
+    columns: tuple[tuple[str, str | None], ...]
     if isinstance(cols, str):
         columns = tuple(parse_ddl(cols))
     elif hasattr(cols, "fields") and hasattr(cols, "simpleString"):  # pyspark StructType
