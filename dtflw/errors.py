@@ -227,6 +227,36 @@ class ConcurrentWriteError(DtflwError):
         )
 
 
+class HoldLostError(ConcurrentWriteError):
+    """This notebook's write of an output overlapped another writer's.
+
+    Its lease ran out while it was not renewing it (the process was paused, suspended or
+    starved for longer than the lease) and another run took the output over, so both may have
+    written it. The output is left pending, so no later run trusts it; run the notebook again.
+    `paused` is how long its lease went without renewal (seconds).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        owner: str,
+        notebook: str,
+        started: float,
+        marker: str,
+        run_id: str | None = None,
+        paused: float = 0.0,
+    ) -> None:
+        super().__init__(path, owner, notebook, started, marker, run_id)
+        self.paused = paused
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)) if started else "meanwhile"
+        who = f"run {run_id} (writer {owner})" if run_id else (f"writer {owner}" if owner else "another writer")
+        self.args = (
+            f"Output '{path}' was taken over by {who}, notebook '{notebook or 'unknown'}', started {when}, while "
+            f"this writer went {paused:.0f} s without renewing its lease: both may have written it. It stays "
+            "pending, so no run trusts it; run the notebook again.",
+        )
+
+
 class NotebookCancelledError(DtflwError):
     """A notebook stopped before its next cell because its run was cancelled (Ctrl-C on the flow)."""
 

@@ -130,6 +130,23 @@ def test_readers_take_what_the_run_wrote_without_looking_again(tmp_path):
     assert by_key["c"]["inputs"][0]["version"] == by_key["b"]["outputs"][0]["version"] is not None
 
 
+def test_an_input_the_run_wrote_that_another_run_started_rewriting_is_not_handed_on(tmp_path):
+    from dtflw.errors import MissingInputError
+
+    flow, storage, dbutils = chain(tmp_path, ["a", "b"])
+    rival = []  # another run starts rewriting A once a finished
+
+    def after(event: Any) -> None:
+        if event.notebook.endswith("a") and not rival:
+            rival.append(storage.mark_pending(storage.get_abs_path("project/a/A.parquet"), "/other/run"))
+
+    flow.on("notebook_end", after)
+    with pytest.raises(FlowRunError) as info:
+        flow.run()
+    assert isinstance(info.value.result["b"].error, str) and "still being written" in info.value.result["b"].error
+    assert MissingInputError.__name__ in info.value.result["b"].error
+
+
 def test_an_input_someone_else_wrote_is_still_checked(tmp_path):
     storage = CountingStorage(tmp_path / "tables")
     dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")

@@ -500,3 +500,64 @@ def test_a_marker_that_cannot_be_created_is_a_storage_error_naming_it(tmp_path):
     path = storage.get_abs_path("T.parquet")
     with pytest.raises(StorageError, match="T.parquet._dtflw_pending"):
         storage.mark_pending(path, "/nb")
+
+
+def _stalled(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renewals fail from now on, so leases run out as in a paused (SIGSTOP, suspended) process."""
+    from dtflw.errors import StorageError
+
+    def unreachable(self: Any, path: str, owner: str) -> None:
+        raise StorageError("storage unreachable")
+
+    monkeypatch.setattr(type(storage), "renew_pending", unreachable)
+
+
+@pytest.mark.parametrize("rival_finishes", [True, False])
+def test_a_writer_whose_lease_ran_out_and_was_taken_over_fails_and_leaves_the_output_pending(
+    storage, monkeypatch, rival_finishes
+):
+    from dtflw.errors import HoldLostError
+
+    table = table_path(storage, "T")
+    _stalled(storage, monkeypatch)
+    with pytest.raises(HoldLostError, match="taken over") as info:
+        with held(storage, [table], "/nb/paused", lease_seconds=0.3, run_id="paused-run"):
+            time.sleep(0.5)  # paused past its lease: the next writer may take over
+            rival = storage.mark_pending(table, "/nb/rival", lease_seconds=60, run_id="rival-run")
+            write(storage, table)
+            if rival_finishes:
+                storage.clear_pending(table, rival)
+            write(storage, table)  # the paused writer resumes and writes over the rival's table
+    assert info.value.paused >= 0.3
+    if not rival_finishes:
+        assert info.value.owner == rival  # the writer that took over is named
+        storage.clear_pending(table, rival)  # the rival finishes after all
+    assert storage.is_pending(table) and not storage.exists(table)  # never trusted: re-run it
+    owner = storage.mark_pending(table, "/nb/next")  # the next writer may start at once
+    write(storage, table)
+    storage.clear_pending(table, owner)
+    assert storage.exists(table)
+
+
+def test_a_writer_held_throughout_is_not_checked_again(storage, monkeypatch):
+    table = table_path(storage, "T")
+    calls = []
+    real = type(storage).pending_writers
+    monkeypatch.setattr(type(storage), "pending_writers", lambda self, p: calls.append(p) or real(self, p))
+    with held(storage, [table], "/nb", lease_seconds=60):
+        write(storage, table)
+    assert storage.exists(table) and calls == []  # the common path costs nothing extra
+
+
+def test_a_vanished_entry_is_never_recreated_by_renewal(storage):
+    from dtflw.storage.marker_entries import EntryVanishedError
+
+    table = table_path(storage, "T")
+    owner = storage.mark_pending(table, "/nb", lease_seconds=0.2)
+    time.sleep(0.3)
+    rival = storage.mark_pending(table, "/nb/rival")  # took over the dead writer's output...
+    write(storage, table)
+    storage.clear_pending(table, rival)  # ...and finished: the dead entry went with it
+    with pytest.raises(EntryVanishedError):
+        storage.renew_pending(table, owner)
+    assert storage.exists(table)

@@ -46,12 +46,13 @@ class RunOutcome:
 def resolve_input_values(ctx: RunContext, spec: NotebookSpec, produced: Collection[str] = ()) -> dict[str, str]:
     """Check that every input exists; optional missing inputs become "". Raises MissingInputError.
 
-    `produced`: paths this run's own notebooks wrote and validated moments ago (not checked again).
+    `produced`: paths this run's own notebooks wrote and validated moments ago: only checked for
+    a pending marker (another run may have started rewriting one since), not listed again.
     """
     values: dict[str, str] = {}
     for inp in spec.inputs:
         present = bool(inp.path) and (
-            inp.path in produced
+            (inp.path in produced and not ctx.storage.is_pending(inp.path))
             or (
                 bool(ctx.storage.list(inp.path))
                 if ctx.storage.is_pattern(inp.path)

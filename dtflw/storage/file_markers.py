@@ -32,6 +32,7 @@ import attrs
 
 from dtflw.errors import StorageError
 from dtflw.storage.marker_entries import (
+    EntryVanishedError,
     PendingWriter,
     check_owner,
     ended_entry_name,
@@ -85,18 +86,20 @@ class LockedFileMarkers(PendingMarkers):
         marker = self.pending_marker(path)
         known = self._marks().get((marker, owner))
         try:
-            fd = _open_locked(marker, create=known is not None)
+            fd = _open_locked(marker, create=False)  # a vanished marker is never recreated
         except IsADirectoryError:
             super().renew_pending(path, owner)
             return
         except FileNotFoundError:
+            if known is not None:
+                raise EntryVanishedError(f"Writer {owner!r} no longer holds {path!r}: its marker is gone.") from None
             raise StorageError(f"Cannot renew the lease of writer {owner!r} on {path!r}: it holds no entry.") from None
         try:
             writers = _read(fd)
             if not any(w.owner == owner for w in writers):
                 if known is None:
                     raise StorageError(f"Cannot renew the lease of writer {owner!r} on {path!r}: it holds no entry.")
-                writers.append(attrs.evolve(_parse(known.name), process=this_process()))  # it vanished: recreate it
+                raise EntryVanishedError(f"Writer {owner!r} no longer holds {path!r}: its marker entry is gone.")
             now_ms = int(time.time() * 1000)
             _write(fd, [attrs.evolve(w, renewed_ms=now_ms) if w.owner == owner else w for w in writers])
         finally:
@@ -116,9 +119,26 @@ class LockedFileMarkers(PendingMarkers):
             return
         try:
             writers = _read(fd)
-            if not any(w.owner == owner for w in writers):  # its entry vanished: half written all the same
-                writers.append(_parse(known.name))
+            if not any(w.owner == owner for w in writers):  # its entry vanished: taken over, written all the same
+                writers.append(_fresh_ended(known.name))
             _write(fd, [_ended(w) if w.owner == owner else w for w in writers])
+        finally:
+            os.close(fd)
+
+    def taint_pending(self, path: str, owner: str, notebook: str = "", run_id: str | None = None) -> None:
+        owner = check_owner(owner)
+        marker = self.pending_marker(path)
+        self._marks().pop((marker, owner), None)
+        try:
+            fd = _open_locked(marker, create=True)
+        except IsADirectoryError:
+            super().taint_pending(path, owner, notebook, run_id)
+            return
+        try:
+            writers = [w for w in _read(fd) if w.owner != owner]
+            name = ended_entry_name(entry_name(time.time_ns(), owner, 1.0, notebook))
+            writers.append(attrs.evolve(_fresh_ended(name), notebook=notebook, run_id=run_id))
+            _write(fd, writers)
         finally:
             os.close(fd)
 
@@ -299,6 +319,15 @@ def _parse(name: str, renewed_ms: int | None = None) -> PendingWriter:
     """The writer entry `name` describes, renewed at `renewed_ms` (default: now)."""
     when = int(time.time() * 1000) if renewed_ms is None else renewed_ms
     return parse_entry(name, when) or PendingWriter(name, "", 0, "", None, 0.0, when)
+
+
+def _fresh_ended(name: str) -> PendingWriter:
+    """An ended entry for the writer `name` describes, stamped now: a writer that started before
+    now keeps it when it clears (this writer wrote after that one started)."""
+    m = _parse(name)
+    stamp = time.time_ns()
+    entry = f"{stamp:020d}-{m.owner or 'unknown'}~0" + (f"~{m.notebook_tag}" if m.notebook_tag else "")
+    return attrs.evolve(m, entry=entry, stamp=stamp, lease_seconds=0.0, process=None)
 
 
 def _ended(w: PendingWriter) -> PendingWriter:

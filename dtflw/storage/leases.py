@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from dtflw.errors import HoldLostError
+from dtflw.storage.marker_entries import EntryVanishedError, PendingWriter
 from dtflw.storage.markers import PendingMarkers, check_lease, check_owner
 
 _log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ class _Hold:
         self.due = time.monotonic() + interval
         self.lock = threading.Lock()
         self.active = True
+        self.renewed_at = time.time()  # wall clock, as other writers judge the lease
+        self.lost = False  # its entry vanished: another writer took the output over
 
 
 class _Renewer:
@@ -88,7 +92,11 @@ class _Renewer:
                     if not h.active:
                         continue
                     try:
+                        renewing = time.time()
                         h.storage.renew_pending(h.path, h.owner)
+                        h.renewed_at = renewing
+                    except EntryVanishedError:  # taken over: never recreate it (`held` reports it)
+                        h.lost, h.active = True, False
                     except Exception as error:  # keep renewing the others; this one retries next time
                         _log.warning("dtflw: renewing the lease on %r failed: %s", h.path, error)
 
@@ -140,8 +148,59 @@ def held(
         raise
     finally:
         _release(holds)  # (again after an Exception: harmless) interrupted: leases run out
+    lost = _lost_holds(storage, holds, lease)
+    if lost:
+        paused = max((time.time() - h.renewed_at for h in holds), default=0.0)
+        _give_up(storage, owners, lost, notebook, run_id, paused)
     for path, who in owners.items():
         storage.clear_pending(path, who)
+
+
+def _lost_holds(storage: PendingMarkers, holds: Sequence[_Hold], lease: float) -> dict[str, PendingWriter | None]:
+    """The outputs another writer took over while the body ran: {path: that writer (None when
+    unknown)}. Checked only for holds whose lease went unrenewed for half of it or more (the
+    process was paused or starved) or whose entry vanished; the others were held throughout."""
+    lost: dict[str, PendingWriter | None] = {}
+    now = time.time()
+    for h in holds:
+        if not h.lost and now - h.renewed_at < lease / 2:
+            continue
+        writers = storage.pending_writers(h.path)
+        own = [w for w in writers if w.owner == h.owner]
+        start = min((w.stamp for w in own), default=0)
+        later = [w for w in writers if w.owner != h.owner and w.stamp > start]
+        if h.lost or not own or later:
+            lost[h.path] = later[0] if later else None
+    return lost
+
+
+def _give_up(
+    storage: PendingMarkers,
+    owners: dict[str, str],
+    lost: dict[str, PendingWriter | None],
+    notebook: str,
+    run_id: str | None,
+    paused: float,
+) -> None:
+    """Leave every output pending (the lost ones with an entry stamped now, which the writer that
+    took over keeps when it clears) and raise HoldLostError for the first lost one."""
+    for path, who in owners.items():
+        try:
+            if path in lost:
+                storage.taint_pending(path, who, notebook, run_id)
+            else:
+                storage.abandon_pending(path, who)
+        except Exception as error:  # best effort: the lease runs out anyway
+            _log.warning("dtflw: leaving %r pending failed: %s", path, error)
+    path, rival = next(iter(lost.items()))
+    marker = storage.pending_marker(path)
+    if rival is None:
+        raise HoldLostError(path, "", "", 0.0, marker, None, paused)
+    try:
+        rival = storage.describe_writer(path, rival)
+    except Exception:  # the error is what matters; its details are a courtesy
+        pass
+    raise HoldLostError(path, rival.owner, rival.notebook, rival.stamp / 1e9, marker, rival.run_id, paused)
 
 
 def _release(holds: Iterable[_Hold]) -> None:

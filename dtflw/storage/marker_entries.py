@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from dtflw.errors import InvalidArgumentError
+from dtflw.errors import InvalidArgumentError, StorageError
 from dtflw.storage.processes import is_gone
 
 PENDING_SUFFIX = "._dtflw_pending"  # `<table>._dtflw_pending` sorts right before `<table>/...`
@@ -26,6 +26,11 @@ DEFAULT_LEASE_SECONDS = 120.0  # renewed every 40 s while held; how long a dead 
 
 _OWNER = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _ENTRY = re.compile(r"^(\d{20})-(.+?)(?:~(\d{1,15}))?(?:~([0-9a-f]{10}))?$")
+
+
+class EntryVanishedError(StorageError):
+    """A writer's own marker entry is gone: another writer took the output over (it judged this
+    one dead) or someone removed the marker. Renewing it would hide that, so it is not renewed."""
 
 
 def is_marker_name(name: str) -> bool:

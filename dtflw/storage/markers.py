@@ -41,6 +41,7 @@ from dtflw.errors import ConcurrentWriteError, StorageError
 from dtflw.storage.marker_entries import (  # the names stay importable from here too
     DEFAULT_LEASE_SECONDS,
     PENDING_SUFFIX,
+    EntryVanishedError,
     PendingWriter,
     check_lease,
     check_owner,
@@ -175,10 +176,13 @@ class PendingMarkers:
         return owner
 
     def renew_pending(self, path: str, owner: str) -> None:
-        """Extend writer `owner`'s lease on `path` (from now); recreates its entry if it vanished."""
+        """Extend writer `owner`'s lease on `path` (from now). EntryVanishedError when the entry
+        this process marked is gone (another writer took over): it is not recreated."""
         owner = check_owner(owner)
         marker = self.pending_marker(path)
         known = self._marks().get((marker, owner))
+        if known is not None and self._stat(join_path(marker, known.name)) is None:
+            raise EntryVanishedError(f"Writer {owner!r} no longer holds {path!r}: its marker entry is gone.")
         if known is None:
             entries = [e for e in self._list_dir(marker) or [] if owner_of(e.name.rstrip("/")) == owner]
             if not entries:
@@ -200,6 +204,20 @@ class PendingMarkers:
         ended = ended_entry_name(known.name)  # same start, lease 0: dead from now on
         self._create_marker(join_path(marker, ended), known.text)
         self._delete(join_path(marker, known.name), recurse=True)
+
+    def taint_pending(self, path: str, owner: str, notebook: str = "", run_id: str | None = None) -> None:
+        """Writer `owner` wrote `path` while another writer held it (its hold was lost): leave an
+        ended entry stamped now, which a writer that started earlier keeps when it clears, so
+        `path` stays pending until a later write succeeds."""
+        owner = check_owner(owner)
+        marker = self.pending_marker(path)
+        self._marks().pop((marker, owner), None)
+        own = [e.name.rstrip("/") for e in self._list_dir(marker) or [] if owner_of(e.name.rstrip("/")) == owner]
+        name = ended_entry_name(entry_name(time.time_ns(), owner, 1.0, notebook))
+        text = json.dumps({"notebook": notebook, "owner": owner, "run_id": run_id})
+        self._create_marker(join_path(marker, name), text)
+        for old in own:
+            self._delete(join_path(marker, old), recurse=True)
 
     def _create_marker(self, path: str, text: str) -> None:
         """Create a marker entry at `path`; backends may override to do it more quietly or cheaply."""
@@ -329,6 +347,12 @@ class PendingMarkers:
         return ConcurrentWriteError(
             self._checked_abs(path), rival.owner, rival.notebook, rival.stamp / 1e9, marker, rival.run_id
         )
+
+    def describe_writer(self, path: str, writer: PendingWriter) -> PendingWriter:
+        """`writer` (one of `pending_writers(path)`) with the notebook and run id it recorded."""
+        if writer.notebook or writer.run_id:
+            return writer
+        return self._described(self.pending_marker(path), writer)
 
     def _described(self, marker: str, writer: PendingWriter) -> PendingWriter:
         """`writer` with the notebook and run id its entry recorded (when it can be read)."""
