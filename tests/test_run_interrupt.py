@@ -177,3 +177,66 @@ def test_a_run_killed_outright_is_rerun_at_once_and_its_half_output_is_not_trust
     result = flow.run(lazy=True)  # the dead run's lease (120 s) has not run out
     assert [r.status for r in result] == ["succeeded"] and calls == ["a"]
     assert time.monotonic() - started < 30
+
+
+def test_after_the_first_ctrl_c_a_failing_notebook_is_not_retried(tmp_path):
+    calls: list[str] = []
+
+    def flaky(args: dict[str, str]) -> None:
+        calls.append("flaky")
+        if len(calls) == 1:
+            threading.Thread(target=ctrl_c, args=(0.05,), daemon=True).start()
+        time.sleep(0.3)
+        raise RuntimeError("transient")
+
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    dbutils.notebook.register("flaky", flaky)
+    flow = init_flow(LocalStorage(tmp_path / "tables"), dbutils=dbutils, name="retrying")
+    flow.notebook("flaky").output("A").retries(3, backoff_seconds=0.5).add()
+    started = time.monotonic()
+    with pytest.raises(FlowInterrupted) as info:
+        flow.run()
+    assert calls == ["flaky"]  # no retry after the Ctrl-C, and no backoff sat out
+    assert time.monotonic() - started < 2
+    (result,) = info.value.result
+    assert result.status.value == "failed" and result.attempts == 1
+
+
+def test_a_cancelled_attempt_is_not_retried(tmp_path):
+    from dtflw.errors import NotebookCancelledError, NotebookRunError
+
+    calls: list[str] = []
+
+    def cancelled(args: dict[str, str]) -> None:
+        calls.append("x")
+        raise NotebookCancelledError("stopped before its next cell: the run was cancelled")
+
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    dbutils.notebook.register("x", cancelled)
+    flow = init_flow(LocalStorage(tmp_path / "tables"), dbutils=dbutils)
+    with pytest.raises(NotebookRunError):
+        flow.notebook("x").retries(3).run()
+    assert calls == ["x"]
+
+
+def test_a_notebook_interrupted_in_this_process_can_be_run_again_at_once(tmp_path):
+    stop = KeyboardInterrupt  # the cell cancelled (a SystemExit fails the notebook, as on Databricks)
+    calls: list[str] = []
+
+    def interrupted(args: dict[str, str]) -> None:
+        calls.append("a")
+        write_parquet_stub(args["A_out"])  # half written when the cell was cancelled
+        raise stop()
+
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs")
+    dbutils.notebook.register("a", interrupted)
+    storage = LocalStorage(tmp_path / "tables")
+    flow = init_flow(storage, dbutils=dbutils)
+    with pytest.raises(stop):
+        flow.notebook("a").output("A").run()
+    path = storage.get_abs_path("project/a/A.parquet")
+    assert storage.is_pending(path) and not storage.exists(path)  # never trusted
+    assert [w.is_live() for w in storage.pending_writers(path)] == [False]  # but no longer held
+    dbutils.notebook.register("a", writer(calls, "a"))
+    flow.notebook("a").output("A").run(is_lazy=True)  # re-running the cell works at once
+    assert calls == ["a", "a"] and storage.exists(path)

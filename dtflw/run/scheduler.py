@@ -66,6 +66,7 @@ class DagRun:
         self._started: set[int] = set()
         self._lock = threading.Lock()
         self._progress: ProgressTable | None = None
+        self._stopping = False  # Ctrl-C: no new notebook, no retry
         self._versions: dict[int, dict[str, str | None]] = {}  # table versions read while deciding, by notebook
         # Versions of the outputs this run's notebooks wrote and validated: their readers in this
         # run need not check or list them again (inputs do not change meanwhile, as for `_versions`).
@@ -242,7 +243,9 @@ class DagRun:
         return NotebookResult(self.dag.keys[index], spec.label, RunStatus.FAILED, "", 1, 0.0, None, message, index)
 
     def _on_interrupt(self, running: list[int]) -> None:
-        """First Ctrl-C: say so, and ask the runner to cancel what it can (the local runtime can)."""
+        """First Ctrl-C: say so, stop retrying, and ask the runner to cancel what it can (the local
+        runtime can)."""
+        self._stopping = True
         cancel = getattr(self.ctx.runner, "cancel", None)
         if callable(cancel) and running:
             try:
@@ -335,7 +338,13 @@ class DagRun:
             self._record(spec, attempt, RunStatus.FAILED, attempt_started, time.time(), error=reason)
 
         exit_value, attempts = execute_spec(
-            self.ctx, spec, values, strict=False, on_retry=record_retry, run_id=self.run_id
+            self.ctx,
+            spec,
+            values,
+            strict=False,
+            on_retry=record_retry,
+            run_id=self.run_id,
+            may_retry=lambda: not self._stopping,  # after Ctrl-C nothing starts again
         )
         ended = time.time()
         written = {o.path: self.ctx.storage.version(o.path) for o in spec.outputs}

@@ -18,9 +18,11 @@ import attrs
 from dtflw.errors import (
     MissingInputError,
     MissingOutputError,
+    NotebookCancelledError,
     NotebookRunError,
     NotebookTimeoutError,
     SchemaMismatchError,
+    error_chain,
 )
 from dtflw.model.specs import NotebookSpec
 from dtflw.model.status import RunStatus, as_status
@@ -93,11 +95,16 @@ def validate_outputs(ctx: RunContext, spec: NotebookSpec, strict: bool, known_pr
 
 
 def call_notebook(
-    ctx: RunContext, spec: NotebookSpec, values: dict[str, str], on_retry: RetryCallback | None = None
+    ctx: RunContext,
+    spec: NotebookSpec,
+    values: dict[str, str],
+    on_retry: RetryCallback | None = None,
+    may_retry: Callable[[], bool] | None = None,
 ) -> tuple[str | None, int]:
     """Call the runner, retrying as declared; the final failure becomes NotebookRunError.
 
-    `on_retry(attempt, started, reason)` hears about each failed attempt that is retried.
+    `on_retry(attempt, started, reason)` hears about each failed attempt that is retried. No
+    retry follows a cancelled attempt (Ctrl-C), or any attempt once `may_retry()` says False.
     """
     attempt = 0
     while True:
@@ -109,12 +116,17 @@ def call_notebook(
             failure = error
         # Raised outside the `except` block, so the runner's raw exception is not the new
         # error's `__context__`; its redacted form is the `__cause__`.
-        if attempt > spec.retries:
+        if attempt > spec.retries or _cancelled(failure) or (may_retry is not None and not may_retry()):
             raise as_run_error(ctx, spec, failure, values, attempt, chain=True)
         if on_retry is not None:
             on_retry(attempt, started, as_run_error(ctx, spec, failure, values, 1).reason)
         ctx.logger.log(f"Retrying: '{spec.abs_path}' (attempt {attempt + 1} of {spec.retries + 1})")
         time.sleep(spec.retry_backoff_seconds * attempt)
+
+
+def _cancelled(error: BaseException) -> bool:
+    """True when the attempt was stopped by a cancellation (Ctrl-C), anywhere in its chain."""
+    return any(isinstance(e, NotebookCancelledError) for e in error_chain(error))
 
 
 def as_run_error(
@@ -164,6 +176,7 @@ def execute_spec(
     on_retry: RetryCallback | None = None,
     run_id: str | None = None,
     lease_seconds: float | None = None,
+    may_retry: Callable[[], bool] | None = None,
 ) -> tuple[str | None, int]:
     """Mark outputs pending, call the notebook (with retries), validate outputs, clear the marks.
 
@@ -180,7 +193,7 @@ def execute_spec(
     with held(ctx.storage, paths, spec.abs_path, owner, lease_seconds, run_id=run_id, inside=_driver_path(ctx)):
         if ctx.interactive:
             ctx.share_arguments(spec.abs_path, values)
-        exit_value, attempts = call_notebook(ctx, spec, values, on_retry)
+        exit_value, attempts = call_notebook(ctx, spec, values, on_retry, may_retry)
         validate_outputs(ctx, spec, strict)
     return exit_value, attempts
 

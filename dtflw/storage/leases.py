@@ -118,10 +118,11 @@ def held(
 
     Marks every path (ConcurrentWriteError, with nothing left behind, when another live writer
     holds one; `inside`: see `mark_pending`), renews the leases every third of `lease_seconds`
-    while the body runs, and clears the marks when the body returns. An exception in the body
-    leaves them pending but ends their leases (`abandon_pending`), so the next writer may proceed
-    and its success clears them; an interrupt (KeyboardInterrupt, SystemExit) leaves them pending
-    until their leases run out.
+    while the body runs, and clears the marks when the body returns. An exception in the body,
+    an interrupt (KeyboardInterrupt, SystemExit) included, leaves them pending but ends their
+    leases (`abandon_pending`), so the next writer may proceed and its success clears them. A
+    body that is still running elsewhere (a second Ctrl-C stops the flow waiting for it) keeps
+    its leases until the process exits, when they are ended too.
     """
     lease = check_lease(lease_seconds)
     owner = check_owner(owner)  # one owner for all of this notebook's outputs
@@ -138,7 +139,7 @@ def held(
     holds = [_RENEWER.hold(storage, path, who, lease) for path, who in owners.items()]
     try:
         yield owners
-    except Exception:
+    except BaseException:  # also Ctrl-C in the notebook's own thread: its writing stopped with it
         _release(holds)
         for path, who in owners.items():  # the writer is done: pending, but no longer live
             try:
@@ -147,7 +148,7 @@ def held(
                 _log.warning("dtflw: ending the lease on %r failed: %s", path, error)
         raise
     finally:
-        _release(holds)  # (again after an Exception: harmless) interrupted: leases run out
+        _release(holds)  # (again after an exception: harmless)
     lost = _lost_holds(storage, holds, lease)
     if lost:
         paused = max((time.time() - h.renewed_at for h in holds), default=0.0)
