@@ -22,7 +22,12 @@ BAD_CONTENTS = {
     "binary": b"\x00\xff\xfe\x80PAR1\x00",
     "empty_list": b"[]",
     "not_a_record": b'{"hello": 1}',
-}
+    "deeply_nested": b"[" * 200_000,
+    "key_is_a_list": json.dumps({"run_id": "20260101T000000Z-abcdef", "flow": "robust", "key": ["x"],
+                                 "notebook": "/nb", "attempt": 1, "status": "failed"}).encode(),
+    "args_is_a_string": json.dumps({"run_id": "20260101T000000Z-abcdef", "flow": "robust", "key": "k",
+                                    "notebook": "/nb", "attempt": 1, "status": "failed", "args": "x"}).encode(),
+}  # fmt: skip
 
 
 def writes(args: dict[str, str]) -> str:
@@ -90,6 +95,30 @@ def test_a_bad_latest_file_is_skipped_and_lazy_auto_still_runs(env, caplog, kind
         assert str(files[0]) in caplog.text and str(legacy) in caplog.text
     # the run wrote fresh entries: the next lazy run skips
     assert {r.status for r in two_step(storage, dbutils).run(lazy="auto")} == {"skipped"}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"inputs": ["x"]},
+        {"args": "x"},
+        {"outputs": 5},
+        {"key": ["x"]},
+        {"attempt": "1"},
+        {"inputs": [{"name": "A", "path": "/p", "version": 5}]},
+    ],
+)
+def test_a_last_success_of_the_wrong_shape_is_not_trusted(env, damage):
+    storage, dbutils = env
+    two_step(storage, dbutils).run()
+    (latest,) = (history_dir(storage) / LATEST_DIR / flow_slug("robust")).glob("*.json")
+    doc = json.loads(latest.read_text())
+    doc["latest"]["project__a"].update(damage)
+    latest.write_text(json.dumps(doc))
+    flow = two_step(storage, dbutils)
+    plan = flow.plan(lazy="auto")  # no raw error: the damaged entry counts as no success
+    assert [d.action.value for d in plan] == ["run", "run"]
+    assert two_step(storage, dbutils).run(lazy="auto").ok
 
 
 def test_an_older_readable_latest_entry_is_used_when_the_newest_is_corrupt(env, caplog):

@@ -269,7 +269,22 @@ def test_a_legacy_file_marker_is_superseded(tmp_path):
     assert storage.exists(table) and not Path(storage.pending_marker(table)).exists()
 
 
-@pytest.mark.parametrize("content", [b"", b'{"format": "dtflw-pending/1", "writers": [{"ent', b"\x00\xff" * 8])
+_STAMPED = '{"format": "dtflw-pending/1", "writers": [{"entry": "e", "owner": "o", "stamp": %s, "lease_ms": 1000, '
+_STAMPED += '"tag": "", "notebook": "", "run_id": null, "renewed_ms": 0}]}'
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b'{"format": "dtflw-pending/1", "writers": [{"ent',
+        b"\x00\xff" * 8,
+        b"[" * 200_000,  # nested past the JSON decoder's recursion limit
+        (_STAMPED % "Infinity").encode(),
+        (_STAMPED % "1e300").encode(),
+        (_STAMPED % "-5").encode(),
+    ],
+)
 def test_a_marker_file_cut_short_by_a_crash_stays_pending_until_the_next_success(tmp_path, content):
     storage = LocalStorage(tmp_path)
     table = str(tmp_path / "T.parquet")

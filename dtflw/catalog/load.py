@@ -32,7 +32,7 @@ def _lines(text: str, where: str) -> Iterable[Any]:
         if line.strip():
             try:
                 yield json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 _log.warning("Catalog: skipping line %d of %s: not valid JSON", number, where)
 
 
@@ -42,7 +42,7 @@ def _documents(text: str, where: str) -> list[Any]:
     lines = [line for line in text.splitlines() if line.strip()]
     try:
         docs = json.loads("[" + ",".join(lines) + "]")
-    except ValueError:
+    except (ValueError, RecursionError):
         return list(_lines(text, where))
     return docs if isinstance(docs, list) else []
 
@@ -103,7 +103,7 @@ def _indexes(store: HistoryStore) -> list[tuple[set[str], int, dict[str, list[Re
         try:
             doc = json.loads(text or "")
             out.append((set(doc["covers"]), int(doc["written"]), _decode(doc)))
-        except (ValueError, KeyError, TypeError, IndexError) as error:
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError) as error:
             _log.warning("Catalog: skipping index %s: %s", entry.name, error)
     return out
 

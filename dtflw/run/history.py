@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dtflw.errors import HistoryError
-from dtflw.run.records import RunRecord, TableVersion
+from dtflw.run.records import RunRecord, TableVersion, is_record_doc
 from dtflw.storage.base import Storage
 
 __all__ = ["HistoryStore", "RunRecord", "TableVersion", "new_run_id", "check_run_id", "flow_slug"]
@@ -164,7 +164,7 @@ class HistoryStore:
                 continue
             try:
                 doc = json.loads(line)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 _log.warning("Run history: skipping line %d of %s: not valid JSON (%s)", number, path, error)
                 continue
             record = _as_record(doc, f"line {number} of {path}")
@@ -186,8 +186,8 @@ class HistoryStore:
             return None
         try:
             doc = json.loads(text)
-        except ValueError as error:
-            what = "empty" if not text.strip() else f"not valid JSON ({error})"
+        except (ValueError, RecursionError) as error:
+            what = "empty" if not text.strip() else f"not valid JSON ({type(error).__name__}: {error})"
             _log.warning("Run history: skipping %s: %s", path, what)
             return None
         if not isinstance(doc, dict):
@@ -216,7 +216,7 @@ class HistoryStore:
         legacy = self._read_json(legacy_path)
         notebooks = legacy.get("notebooks") if legacy else None
         if isinstance(notebooks, dict):
-            latest.update({k: v for k, v in notebooks.items() if isinstance(v, dict)})
+            latest.update({k: v for k, v in notebooks.items() if is_record_doc(v)})
         elif legacy is not None:
             _log.warning("Run history: skipping %s: not a last-successes file", legacy_path)
         _merge(latest, self._read_latest_files(self._latest_folder(flow))[0])
@@ -312,10 +312,10 @@ def _latest_entries(doc: Mapping[str, Any] | None) -> dict[str, dict[str, Any]] 
         return None
     latest = doc.get("latest")
     if isinstance(latest, dict):
-        return {k: v for k, v in latest.items() if isinstance(k, str) and isinstance(v, dict)}
+        return {k: v for k, v in latest.items() if isinstance(k, str) and is_record_doc(v)}
     key, record = doc.get("key"), doc.get("record")
     if isinstance(key, str) and isinstance(record, dict):
-        return {key: record}
+        return {key: record} if is_record_doc(record) else {}
     return None
 
 

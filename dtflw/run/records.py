@@ -148,8 +148,56 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> RunRecord:
+        """The record a JSON document describes; ValueError when a field has the wrong shape
+        (files on storage can be edited or damaged by anyone)."""
         fields = {f.name for f in attrs.fields(cls)}
         values = {k: v for k, v in doc.items() if k in fields}
-        values["inputs"] = tuple(TableVersion(**t) for t in doc.get("inputs", ()))
-        values["outputs"] = tuple(TableVersion(**t) for t in doc.get("outputs", ()))
+        for name in ("run_id", "flow", "key", "notebook"):
+            _expect(values, name, str)
+        _expect(values, "attempt", int)
+        for name in ("exit_value", "error", "fingerprint", "source_hash"):
+            _expect(values, name, (str, type(None)), required=False)
+        _expect(values, "reason", str, required=False)
+        for name in ("started", "ended"):
+            _expect(values, name, (int, float, type(None)), required=False)
+        args = values.get("args", {})
+        if not isinstance(args, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in args.items()):
+            raise ValueError("args: expected an object of strings")
+        values["inputs"] = _versions(doc.get("inputs", ()), "inputs")
+        values["outputs"] = _versions(doc.get("outputs", ()), "outputs")
         return cls(**values)
+
+
+def _expect(values: Mapping[str, Any], name: str, kind: type | tuple[type, ...], required: bool = True) -> None:
+    if name not in values:
+        if required:
+            raise ValueError(f"{name}: missing")
+        return
+    value = values[name]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ValueError(f"{name}: unexpected {type(value).__name__}")
+
+
+def _versions(items: Any, what: str) -> tuple[TableVersion, ...]:
+    if not isinstance(items, (list, tuple)):
+        raise ValueError(f"{what}: expected a list")
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not isinstance(item.get("path"), str):
+            raise ValueError(f"{what}: expected objects with a name and a path")
+        version = item.get("version")
+        if version is not None and not isinstance(version, str):
+            raise ValueError(f"{what}: a version must be a string or null")
+        out.append(TableVersion(item["name"], item["path"], version))
+    return tuple(out)
+
+
+def is_record_doc(doc: Any) -> bool:
+    """True when `doc` is a JSON object `RunRecord.from_dict` accepts."""
+    if not isinstance(doc, Mapping):
+        return False
+    try:
+        RunRecord.from_dict(doc)
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True

@@ -264,8 +264,10 @@ def _read(fd: int) -> builtins.list[PendingWriter]:
     try:
         docs = json.loads(raw)["writers"]
         if isinstance(docs, list) and all(isinstance(d, dict) and d.keys() >= _FIELDS for d in docs):
-            return [_from_json(d) for d in docs]
-    except (ValueError, KeyError, TypeError):
+            writers = [_from_json(d) for d in docs]
+            if all(0 <= w.stamp < 2**63 and 0 <= w.renewed_ms < 2**53 and w.lease_seconds >= 0 for w in writers):
+                return writers
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         pass
     text = raw.decode("utf-8", "replace")  # cut short by a crash, or an earlier release's plain text
     notebook = text.split("written by notebook", 1)[1].strip() if "written by notebook" in text else ""
