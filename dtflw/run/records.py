@@ -183,7 +183,7 @@ def _versions(items: Any, what: str) -> tuple[TableVersion, ...]:
         raise ValueError(f"{what}: expected a list")
     out = []
     for item in items:
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not isinstance(item.get("path"), str):
+        if not (isinstance(item, Mapping) and isinstance(item.get("name"), str) and isinstance(item.get("path"), str)):
             raise ValueError(f"{what}: expected objects with a name and a path")
         version = item.get("version")
         if version is not None and not isinstance(version, str):
