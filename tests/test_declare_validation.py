@@ -128,3 +128,11 @@ def test_force_names_itself_when_it_matches_nothing(flow) -> None:
     flow.notebook("a").output("A").add()
     with pytest.raises(FlowDefinitionError, match="^force='zzz' matches no declared notebook"):
         flow.run(force="zzz")
+
+
+@pytest.mark.parametrize("root", ["brace{x}", "a}b", "{day}"])
+def test_storage_roots_with_braces_are_refused_since_braces_mark_templates(tmp_path: Path, root: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="template"):
+        LocalStorage(tmp_path / root)
+    with pytest.raises(InvalidArgumentError, match="template"):
+        LocalStorage(tmp_path, root_dir=root)

@@ -288,3 +288,24 @@ def test_concurrent_flow_runs_all_keep_their_history_and_clear_their_markers(env
     assert set(HistoryStore(storage).latest_successes("robust")) == {"project__a"}
     assert len(HistoryStore(storage).records(flow="robust")) == 6
     assert not list(Path(storage.base_path).rglob("*._dtflw_pending"))
+
+
+def test_a_reader_that_lists_just_before_a_compaction_still_sees_every_last_success(tmp_path, monkeypatch):
+    storage = LocalStorage(tmp_path / "tables")
+    store = HistoryStore(storage)
+    for n in range(HistoryStore.KEEP_FILES):
+        store.save_latest_successes("robust", {f"k{n}": record(f"k{n}", float(n))})
+    other = HistoryStore(LocalStorage(tmp_path / "tables"))
+    real = LocalStorage._list_dir
+    compacted = []
+
+    def list_then_compact(self, path):  # another run compacts right after this reader listed
+        entries = real(self, path)
+        if LATEST_DIR in path and not compacted:
+            compacted.append(path)
+            other.save_latest_successes("robust", {"late": record("late", 99.0)})
+        return entries
+
+    monkeypatch.setattr(LocalStorage, "_list_dir", list_then_compact)
+    latest = store.latest_successes("robust")
+    assert compacted and set(latest) >= {f"k{n}" for n in range(HistoryStore.KEEP_FILES)}

@@ -184,6 +184,9 @@ class HistoryStore:
         text = self._read(path)
         if text is None:
             return None
+        return self._parse_json(path, text)
+
+    def _parse_json(self, path: str, text: str) -> dict[str, Any] | None:
         try:
             doc = json.loads(text)
         except (ValueError, RecursionError) as error:
@@ -223,16 +226,32 @@ class HistoryStore:
         return latest
 
     def _read_latest_files(self, folder: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        """The merged entries of every readable file in `folder`, and the names of those files."""
+        """The merged entries of every readable file in `folder`, and the names of those files.
+
+        A file listed but gone when read was compacted meanwhile (its entries moved to a newer
+        file): the folder is read again, a few times at most."""
+        for _ in range(4):
+            merged, read, vanished = self._read_latest_once(folder)
+            if not vanished:
+                break
+        return merged, read
+
+    def _read_latest_once(self, folder: str) -> tuple[dict[str, dict[str, Any]], list[str], bool]:
         try:
             entries = self.storage._list_dir(folder) or []
         except Exception as error:
             _log.warning("Run history: could not list %s: %s", folder, error)
-            return {}, []
+            return {}, [], False
         merged: dict[str, dict[str, Any]] = {}
         read: list[str] = []
+        vanished = False
         for name in sorted(e.name for e in entries if not e.is_dir and e.name.endswith(".json")):
-            doc = self._read_json(f"{folder}/{name}")
+            path = f"{folder}/{name}"
+            text = self._read(path)
+            if text is None:
+                vanished = vanished or not self.storage._path_exists(path)  # compacted away since the listing
+                continue
+            doc = self._parse_json(path, text)
             found = _latest_entries(doc)
             if found is None:
                 if doc is not None:
@@ -240,7 +259,7 @@ class HistoryStore:
                 continue
             _merge(merged, found)
             read.append(name)
-        return merged, read
+        return merged, read, vanished
 
     def save_latest_successes(self, flow: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Record these notebooks' last successes (key -> record dict) as one new file.

@@ -152,20 +152,31 @@ class RunRecord:
         (files on storage can be edited or damaged by anyone)."""
         fields = {f.name for f in attrs.fields(cls)}
         values = {k: v for k, v in doc.items() if k in fields}
-        for name in ("run_id", "flow", "key", "notebook"):
-            _expect(values, name, str)
-        _expect(values, "attempt", int)
-        for name in ("exit_value", "error", "fingerprint", "source_hash"):
-            _expect(values, name, (str, type(None)), required=False)
-        _expect(values, "reason", str, required=False)
-        for name in ("started", "ended"):
-            _expect(values, name, (int, float, type(None)), required=False)
-        args = values.get("args", {})
-        if not isinstance(args, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in args.items()):
-            raise ValueError("args: expected an object of strings")
+        check_shape(values, complete=True)
         values["inputs"] = _versions(doc.get("inputs", ()), "inputs")
         values["outputs"] = _versions(doc.get("outputs", ()), "outputs")
         return cls(**values)
+
+
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def check_shape(doc: Mapping[str, Any], complete: bool = False) -> None:
+    """ValueError unless every record field `doc` holds has its type (`complete`: and the
+    identifying fields are there). A last-success entry of an earlier release may hold only some."""
+    for name in ("run_id", "flow", "key", "notebook"):
+        _expect(doc, name, str, required=complete)
+    _expect(doc, "attempt", int, required=complete)
+    for name in ("exit_value", "error", "fingerprint", "source_hash"):
+        _expect(doc, name, (str, type(None)), required=False)
+    _expect(doc, "reason", str, required=False)
+    for name in ("started", "ended"):
+        _expect(doc, name, (int, float, type(None)), required=False)
+    args = doc.get("args", {})
+    if not isinstance(args, Mapping) or not all(isinstance(k, str) and isinstance(v, _SCALAR) for k, v in args.items()):
+        raise ValueError("args: expected an object of plain values")
+    _versions(doc.get("inputs", ()), "inputs")
+    _versions(doc.get("outputs", ()), "outputs")
 
 
 def _expect(values: Mapping[str, Any], name: str, kind: type | tuple[type, ...], required: bool = True) -> None:
@@ -193,11 +204,11 @@ def _versions(items: Any, what: str) -> tuple[TableVersion, ...]:
 
 
 def is_record_doc(doc: Any) -> bool:
-    """True when `doc` is a JSON object `RunRecord.from_dict` accepts."""
+    """True when `doc` is a JSON object whose record fields have their types (`check_shape`)."""
     if not isinstance(doc, Mapping):
         return False
     try:
-        RunRecord.from_dict(doc)
+        check_shape(doc)
     except (ValueError, TypeError, KeyError):
         return False
     return True

@@ -66,8 +66,10 @@ class Storage(PendingMarkers, ABC):
         if root_dir is not None and not isinstance(root_dir, str):
             raise InvalidArgumentError(f"root_dir must be a string (a folder under the storage), got {root_dir!r}.")
         root = (root_dir or "").strip("/")
-        if "\0" in root:
-            raise InvalidArgumentError(f"root_dir {root_dir!r} must not contain a NUL character.")
+        if "\0" in root or "{" in root or "}" in root:
+            raise InvalidArgumentError(
+                f"root_dir {root_dir!r} must not contain NUL, '{{' or '}}' (braces mark `{{name}}` path templates)."
+            )
         if ".." in root.split("/"):
             raise InvalidArgumentError(f"root_dir {root_dir!r} must not contain '..'.")
         self._root_dir = root

@@ -39,6 +39,11 @@ class LocalStorage(_Markers, Storage):
     ) -> None:
         if not isinstance(root, (str, os.PathLike)) or str(root).strip() == "" or "\0" in str(root):
             raise InvalidArgumentError(f"LocalStorage root must be a non-empty path without NUL, got {root!r}.")
+        if "{" in str(root) or "}" in str(root):
+            raise InvalidArgumentError(
+                f"LocalStorage root {str(root)!r} must not contain '{{' or '}}': in table paths they mark "
+                "`{name}` templates (for_each, backfills). Use a folder without braces."
+            )
         super().__init__(root_dir, spark=spark, dbutils=dbutils, format=format)
         self._root = Path(root).expanduser().resolve()
         self._base_path = str(self._root).rstrip("/") + "/"
