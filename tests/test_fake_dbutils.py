@@ -391,3 +391,30 @@ def test_notebook_run_rejects_timeouts_outside_a_java_int(timeout) -> None:
     with pytest.raises(InvalidArgumentError, match="timeout_seconds"):
         dbutils.notebook.run("nb", timeout, {})
     assert dbutils.notebook.run("nb", 2**31 - 1, {}) == "ok"
+
+
+def test_a_notebook_run_again_after_a_timeout_waits_for_the_timed_out_run_to_end(tmp_path) -> None:
+    from dtflw.errors import NotebookTimeoutError
+
+    out = tmp_path / "content"
+    calls: list[int] = []
+
+    def slow_first(args: dict[str, str]) -> None:
+        calls.append(len(calls) + 1)
+        me = len(calls)
+        if me == 1:
+            import time
+
+            time.sleep(0.6)  # longer than its timeout: it keeps running in the background
+        out.write_text(f"attempt {me}")
+
+    dbutils = FakeDbutils()
+    dbutils.notebook.register("nb", slow_first)
+    with pytest.raises(NotebookTimeoutError):
+        dbutils.notebook.run("nb", 0.2)
+    dbutils.notebook.run("nb", 5)  # a retry: as on Databricks, the timed-out run is over first
+    assert out.read_text() == "attempt 2"
+    import time
+
+    time.sleep(0.7)
+    assert out.read_text() == "attempt 2"  # the abandoned run never writes after the retry

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import importlib
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -47,6 +48,9 @@ class NotebookCall(NamedTuple):
     arguments: dict[str, str]
 
 
+_log = logging.getLogger(__name__)
+
+
 @attrs.frozen
 class _Frame:
     """What one run sees: its notebook path, widgets and run id."""
@@ -68,6 +72,8 @@ def _check_arguments(arguments: Mapping[str, str] | None) -> dict[str, str]:
     return dict(arguments)
 
 
+#: How long a new run of a notebook waits for its earlier, timed-out run to end (see `_await_abandoned`).
+ABANDONED_WAIT_SECONDS = 60.0
 #: Databricks takes the timeout as a Java int.
 MAX_TIMEOUT_SECONDS = 2**31 - 1
 
@@ -101,6 +107,7 @@ class EmulatedNotebook:
         self._lock = threading.Lock()
         self.calls: list[NotebookCall] = []
         self.entry_point = owner.entry_point
+        self._abandoned: dict[str, threading.Thread] = {}  # notebook -> a timed-out run still going
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(registered={self.registered()!r})"
@@ -129,6 +136,7 @@ class EmulatedNotebook:
             self.calls.append(NotebookCall(path, timeout_seconds, dict(args)))
         resolved = resolve_workspace_path(path, self._owner._frame().notebook_path)
         handler = self._lookup(path, resolved, args)
+        self._await_abandoned(resolved)
         frame = _Frame(resolved, Widgets(args), self._owner._next_run_id())
         failure: tuple[NotebookRunError, BaseException] | None = None
         try:
@@ -203,10 +211,29 @@ class EmulatedNotebook:
         worker.start()
         worker.join(timeout)
         if worker.is_alive():
+            with self._lock:
+                self._abandoned[frame.notebook_path] = worker
             return None
         if outcome.error is not None:
             raise outcome.error
         return outcome
+
+    def _await_abandoned(self, resolved: str) -> None:
+        """Before running `resolved` again (a retry after a timeout), wait for its timed-out run
+        to end: Databricks stops a timed-out run, but Python threads cannot be stopped, and the
+        two would write the same outputs at once. Waits up to `ABANDONED_WAIT_SECONDS`, then
+        warns and goes on."""
+        with self._lock:
+            earlier = self._abandoned.pop(resolved, None)
+        if earlier is None or not earlier.is_alive():
+            return
+        earlier.join(ABANDONED_WAIT_SECONDS)
+        if earlier.is_alive():
+            _log.warning(
+                "dtflw: an earlier run of %s timed out and is still running in the background (a handler "
+                "cannot be stopped); its writes may mix with this run's",
+                resolved,
+            )
 
     def _in_frame(self, handler: Handler, frame: _Frame, args: dict[str, str]) -> Any:
         """Run the handler with ``frame`` as the current run (restored afterwards)."""
