@@ -10,6 +10,7 @@ from dtflw.declare.context import FlowContext
 from dtflw.declare.flow import Flow, init_flow
 from dtflw.errors import (
     ConcurrentWriteError,
+    HoldLostError,
     DtflwError,
     EngineUnsupportedError,
     FlowDefinitionError,
@@ -74,6 +75,7 @@ __all__ = [
     "LineageGraph",
     "WebhookNotifier",
     "ConcurrentWriteError",
+    "HoldLostError",
     "DtflwError",
     "EngineUnsupportedError",
     "FlowDefinitionError",
