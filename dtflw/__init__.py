@@ -10,13 +10,13 @@ from dtflw.declare.context import FlowContext
 from dtflw.declare.flow import Flow, init_flow
 from dtflw.errors import (
     ConcurrentWriteError,
-    HoldLostError,
     DtflwError,
     EngineUnsupportedError,
     FlowDefinitionError,
     FlowInterrupted,
     FlowRunError,
     HistoryError,
+    HoldLostError,
     InvalidArgumentError,
     InvalidTypeError,
     MissingInputError,
