@@ -249,7 +249,7 @@ def test_history_bad_storage_and_dbfs_root(project, capsys):
     failed(capsys, ["history", "--user", "a/b", "--dbfs-root", "dbfs"], "--user")
     failed(capsys, ["history", "--run", "../x", "--dbfs-root", "dbfs"], "../x")
     # a typo'd URL (no "//") or a folder where nothing is: said so, not "no runs recorded"
-    failed(capsys, ["history", "--storage", "volumes:/main/sales/files", "--dbfs-root", "dbfs"], "nothing is there")
+    failed(capsys, ["history", "--storage", "volume:/main/sales/files", "--dbfs-root", "dbfs"], "volume")
     failed(capsys, ["history", "--storage", "no-such-folder", "--dbfs-root", "dbfs"], "no-such-folder")
     assert main(["history", "--storage", "adir", "--dbfs-root", "dbfs"]) == 0  # exists, no runs yet
     assert "no runs recorded" in capsys.readouterr().out

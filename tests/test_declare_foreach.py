@@ -320,3 +320,82 @@ def test_cli_run_backfill_runs_each_value_then_only_new_ones(
     assert capsys.readouterr().out.strip().splitlines()[-1] == "day[date=2024-01-01],day[date=2024-01-02]"
     assert cli_main([*args, "--backfill", "date=2024-01-01..2024-01-03"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == "day[date=2024-01-03]"
+
+
+# ---- hostile iteration values (second round of probing) --------------------------------------------
+@pytest.fixture
+def plain_flow(tmp_path: Path):
+    dbutils = FakeDbutils(fs_root=tmp_path / "dbfs", secrets={"kv": {"pw": "Zq9SecretVal77"}})
+    dbutils.notebook.register("ingest", writes_outputs())
+    return init_flow(LocalStorage(tmp_path / "tables"), dbutils=dbutils, logger=Logger("silent")), dbutils
+
+
+def test_secrets_are_never_iteration_values(plain_flow):
+    flow, dbutils = plain_flow
+    secret = dbutils.secrets.get("kv", "pw")
+    for bad in ({"day": [secret, "x"]}, {"password": ["a", "b"]}, {"conn": ["AccountKey=abc;x"]}):
+        with pytest.raises(FlowDefinitionError, match="holds a secret") as info:
+            flow.notebook("ingest").output("O").for_each(**bad)
+        assert secret not in str(info.value) and "abc" not in str(info.value)
+    flow.notebook("ingest").output("O").add()
+    with pytest.raises(FlowDefinitionError, match="holds a secret"):
+        flow.run(params={"day": [secret]})
+    assert dbutils.notebook.calls == []
+
+
+@pytest.mark.parametrize("value", ["v*", "a?b", "[ab]", "{d}", "x}"])
+def test_glob_and_template_characters_are_refused_as_values(plain_flow, value):
+    flow, _ = plain_flow
+    with pytest.raises(FlowDefinitionError, match="cannot name a partition"):
+        flow.notebook("ingest").output("O").for_each(d=[value])
+
+
+def test_a_huge_grid_is_refused_before_it_is_built(plain_flow):
+    flow, _ = plain_flow
+    with pytest.raises(FlowDefinitionError, match="8,000,000 iterations"):
+        flow.notebook("ingest").output("O").for_each(a=range(200), b=range(200), c=range(200))
+    with pytest.raises(FlowDefinitionError, match="too large"):
+        flow.notebook("ingest").output("O").for_each(d=[10**5000])
+
+
+def test_iteration_keys_never_collide(plain_flow):
+    from dtflw.model.dag import task_keys
+
+    flow, _ = plain_flow
+    flow.notebook("ingest").output("O").for_each(city=["München", "Mänchen", "a b", "a_b", "a.b"]).add()
+    flow.notebook("ingest__city_a_b").output("P").add()  # named like an iteration's key
+    keys = list(task_keys(flow._specs).values())
+    assert len(set(keys)) == len(keys)
+    assert "project__ingest__city_a_b" in keys  # a value that loses nothing keeps its plain key
+
+
+def test_parameters_may_not_set_an_input_or_output_widget(plain_flow):
+    flow, _ = plain_flow
+    with pytest.raises(FlowDefinitionError, match="parameter 'O_out' would set the widget"):
+        flow.notebook("ingest").output("O").for_each(O_out=["x"]).add()
+    flow.notebook("ingest").output("O").add()
+    with pytest.raises(FlowDefinitionError, match="parameter 'O_out'"):
+        flow.run(params={"O_out": ["x"]})
+
+
+def test_the_partition_sensor_and_params_are_not_combined(plain_flow):
+    flow, _ = plain_flow
+    flow.notebook("ingest").output("O").add()
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        flow.run(for_new_partitions_of="O", param="date", params={"date": ["2024-01-01"]})
+
+
+def test_dates_run_up_to_the_end_of_the_calendar():
+    assert date_range("9999-12-31", "9999-12-31") == ["9999-12-31"]
+    assert date_range("9999-12-01", "9999-12-31", "1mo") == ["9999-12-01"]
+    assert date_range("9999-11-30", "9999-12-31", "1mo") == ["9999-11-30", "9999-12-30"]
+    assert date_range("2024-01-01", "2024-01-10", "999999999d") == ["2024-01-01"]
+    assert parse_backfill("c=DE,FR") == {"c": ["DE", "FR"]}
+    with pytest.raises(FlowDefinitionError, match="cannot name a partition"):
+        parse_backfill("x=../a,b")  # a list, not a date range
+
+
+def test_parameter_name_errors_name_the_notebook_once(plain_flow):
+    flow, _ = plain_flow
+    with pytest.raises(FlowDefinitionError, match="^Notebook 'ingest': Parameter name 'a b'"):
+        flow.notebook("ingest").output("O").for_each(**{"a b": ["x"]})

@@ -268,3 +268,44 @@ def test_local_storage_urls_in_every_file_form(tmp_path):
         assert storage_from_url(url).base_path == f"{tmp_path}/", url
     with pytest.raises(InvalidArgumentError, match="needs an absolute path"):
         storage_from_url("file:relative/dir")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "abfss://data:SuperSecretPw1@acct.dfs.core.windows.net/x",
+        "abfss://data@:SuperSecretPw1@acct.dfs.core.windows.net",
+        "abfss://data@acct.dfs.core.windows.net/x?sv=2020-01-01&sig=SuperSecretPw1",
+        "wasbs://data@acct.blob.core.windows.net/x;AccountKey=SuperSecretPw1",
+        "abfss://data@acct.dfs.core.windows.net:SuperSecretPw1/x",
+        "file://user:SuperSecretPw1@host/x",
+        "dbfs:/x?token=SuperSecretPw1",
+        "dbfs:/x#SuperSecretPw1",
+    ],
+)
+def test_a_storage_url_holding_credentials_is_refused_without_repeating_them(url):
+    from dtflw.errors import InvalidArgumentError
+    from dtflw.storage import storage_from_url
+    from dtflw.storage.azure import AzureStorage
+
+    with pytest.raises(InvalidArgumentError) as info:
+        storage_from_url(url, dbutils=FakeDbutils())
+    assert "SuperSecretPw1" not in str(info.value) and "not repeated" in str(info.value)
+    if url.startswith(("abfss", "wasbs")):
+        with pytest.raises(InvalidArgumentError) as direct:
+            AzureStorage.from_url(url)
+        assert "SuperSecretPw1" not in str(direct.value)
+
+
+@pytest.mark.parametrize("url, scheme", [("DBFS:/FileStore/me", "dbfs"), ("mailto:x", None), (" dbfs:/x", None)])
+def test_scheme_typos_are_not_read_as_local_folders(url, scheme):
+    from dtflw.errors import InvalidArgumentError
+    from dtflw.storage import storage_from_url
+    from dtflw.storage.local import LocalStorage
+
+    if scheme is None:
+        with pytest.raises(InvalidArgumentError):
+            storage_from_url(url, dbutils=FakeDbutils())
+    else:
+        storage = storage_from_url(url, dbutils=FakeDbutils())
+        assert not isinstance(storage, LocalStorage) and storage.base_path.startswith(f"{scheme}:")

@@ -14,7 +14,21 @@ from dtflw.errors import FlowDefinitionError, InvalidArgumentError
 from dtflw.model.dag import task_keys
 from dtflw.model.foreach import as_glob, expand, param_sets, placeholders, values_in
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec
+from dtflw.redaction import is_secret_name
 from dtflw.storage.base import Storage
+
+
+def refuse_secrets(redact: Callable[[str], str], sets: Sequence[Mapping[str, str]], where: str) -> None:
+    """Iteration values become task keys, labels and partition folders, all shown everywhere: a
+    parameter with a secret-looking name, or a value holding a known secret or a credential,
+    is refused (the value is never shown)."""
+    for item in sets:
+        for name, value in item.items():
+            if is_secret_name(name) or redact(value) != value:
+                raise FlowDefinitionError(
+                    f"{where}: parameter '{name}' holds a secret; iteration values name tasks and partition "
+                    "folders, which everyone can read. Pass secrets with .args() and iterate over something else."
+                )
 
 
 def backfill_sets(params: Any) -> list[dict[str, str]]:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from dtflw.declare.backfill import refuse_secrets
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
@@ -140,7 +141,9 @@ class NotebookBuilder:
             sets = tuple(sets[0])
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
             raise FlowDefinitionError(f"{where}: for_each concurrency must be an int >= 0, got {concurrency!r}.")
-        self._for_each = param_sets(sets, grid, where)
+        chosen = param_sets(sets, grid, where)
+        refuse_secrets(self._flow.ctx.redact_text, chosen, where)
+        self._for_each = chosen
         self._concurrency = concurrency
         return self
 

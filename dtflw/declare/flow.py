@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dtflw.catalog import Catalog
-from dtflw.declare.backfill import backfill_sets, check_templates, expand_flow, new_partitions
+from dtflw.declare.backfill import backfill_sets, check_templates, expand_flow, new_partitions, refuse_secrets
 from dtflw.declare.builder import NotebookBuilder
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
@@ -229,6 +229,10 @@ class Flow:
             resume = _first(resume, self._default_resume(given.get("resume")))
             params = _first(params, given.get("params"))
         if for_new_partitions_of is not None:
+            if params is not None:
+                raise InvalidArgumentError(
+                    "for_new_partitions_of= finds the values to run itself; pass it or params=, not both."
+                )
             params = self._new_partitions(for_new_partitions_of, param)
             if not params:
                 return FlowRunResult(new_run_id(), ())
@@ -240,7 +244,7 @@ class Flow:
         with older_objects_frozen():  # thousands of notebooks: keep full collections cheap
             specs = self._to_run(options)
             if params:
-                specs = self._backfill(specs, backfill_sets(params))
+                specs = self._backfill(specs, self._backfill_sets(params))
             check_templates(specs)
             sink = self._fire if any(self._hooks.values()) else ignore_event
             run = DagRun(self._ctx, specs, options, self.name, sink)
@@ -255,6 +259,11 @@ class Flow:
         if not result.ok:
             raise FlowRunError(result)
         return result
+
+    def _backfill_sets(self, params: Any) -> list[dict[str, str]]:
+        sets = backfill_sets(params)
+        refuse_secrets(self._ctx.redact_text, sets, "flow.run(params=...)")
+        return sets
 
     def _backfill(self, specs: list[NotebookSpec], sets: list[dict[str, str]]) -> list[NotebookSpec]:
         """Replace `specs` by their iterations, one per parameter set (declared on this flow)."""
@@ -310,7 +319,7 @@ class Flow:
                              force, resume)  # fmt: skip
         specs = self._to_run(options)
         if params:
-            specs = expand_flow(specs, backfill_sets(params), len(self._specs))
+            specs = expand_flow(specs, self._backfill_sets(params), len(self._specs))
         check_templates(specs)
         return DagRun(self._ctx, specs, options, self.name).plan()
 

@@ -85,7 +85,13 @@ def next_task_key(spec: NotebookSpec, used: dict[str, int]) -> str:
             used[marker] = used[base]
     seen = used[marker] if marker is not None else used[base]
     root = base if seen == 1 else f"{base}_{seen}"
-    return iteration_key(root, spec.params) if spec.params else root
+    key = iteration_key(root, spec.params) if spec.params else root
+    unique, n = key, 1
+    while "\x01" + unique in used:  # a notebook named like another's iteration (`x__d_y`, `x[d=y]`)
+        n += 1
+        unique = f"{key}_{n}"
+    used["\x01" + unique] = 1
+    return unique
 
 
 def build_dag(specs: Sequence[NotebookSpec]) -> Dag:

@@ -9,8 +9,11 @@ Each iteration writes its outputs below the declared table path, partitioned Hiv
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import hashlib
 import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,7 +25,8 @@ from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name
 
 MAX_ITERATIONS = 10_000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_BAD_VALUE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.{1,2}$")
+_BAD_VALUE = re.compile(r"[/\\\x00-\x1f\x7f*?\[\]{}]|^\.{1,2}$")
+_DATE_SPAN = re.compile(r"^\s*[^.,]+?\s*\.\.\s*[^.,]+?\s*$")  # START..END (each a date, checked later)
 _STEP = re.compile(r"^\s*(\d+)\s*(d|w|mo)\s*$")
 
 ParamSet = Mapping[str, str]
@@ -33,6 +37,8 @@ def _value(name: str, value: Any, where: str) -> str:
     if isinstance(value, dt.date):
         value = value.isoformat()
     elif isinstance(value, int) and not isinstance(value, bool):
+        if not -(10**18) < value < 10**18:
+            raise FlowDefinitionError(f"{where}: parameter '{name}' value is too large for a partition name.")
         value = str(value)
     if not isinstance(value, str) or value == "":
         raise FlowDefinitionError(
@@ -41,9 +47,16 @@ def _value(name: str, value: Any, where: str) -> str:
     if _BAD_VALUE.search(value):
         raise FlowDefinitionError(
             f"{where}: parameter '{name}' value {value!r} cannot name a partition: no '/', '\\', control "
-            "characters, '.' or '..'."
+            "characters, glob or template characters (* ? [ ] { }), '.' or '..'."
         )
     return value
+
+
+def _param_name(name: Any, where: str) -> str:
+    try:
+        return check_name("Parameter", name)
+    except FlowDefinitionError as error:
+        raise FlowDefinitionError(f"{where}: {error}") from None
 
 
 def param_sets(sets: Sequence[Mapping[str, Any]], grid: Mapping[str, Any], where: str) -> list[dict[str, str]]:
@@ -54,23 +67,28 @@ def param_sets(sets: Sequence[Mapping[str, Any]], grid: Mapping[str, Any], where
         names = list(grid)
         columns = []
         for name in names:
-            check_name("Parameter", name, where)
+            _param_name(name, where)
             values = grid[name]
             if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
                 raise FlowDefinitionError(
                     f"{where}: for_each({name}=...) takes a list of values, got {type(values).__name__} {values!r}."
                 )
-            column = [_value(name, v, where) for v in values]
+            column = [_value(name, v, where) for v in itertools.islice(values, MAX_ITERATIONS + 1)]
             if not column:
                 raise FlowDefinitionError(f"{where}: for_each({name}=...) has no values.")
             columns.append(column)
+        combinations = math.prod(len(c) for c in columns)
+        if combinations > MAX_ITERATIONS:  # checked before building them
+            raise FlowDefinitionError(
+                f"{where}: {combinations:,} iterations or more; at most {MAX_ITERATIONS:,} are allowed."
+            )
         out = [dict(zip(names, combo)) for combo in itertools.product(*columns)]
     else:
         out = []
         for item in sets:
             if not isinstance(item, Mapping) or not item:
                 raise FlowDefinitionError(f"{where}: for_each takes non-empty dicts of name -> value, got {item!r}.")
-            out.append({check_name("Parameter", k, where): _value(k, v, where) for k, v in item.items()})
+            out.append({_param_name(k, where): _value(k, v, where) for k, v in item.items()})
         if not out:
             raise FlowDefinitionError(f"{where}: for_each needs at least one parameter set.")
         if len({tuple(sorted(s)) for s in out}) != 1:
@@ -127,9 +145,21 @@ def values_in(template: str, name: str, path: str) -> str | None:
 
 
 def iteration_key(base: str, params: ParamSet) -> str:
-    """A stable task key per iteration: `ingest__date_2024-01-01__country_DE` (Jobs-safe characters)."""
-    parts = [re.sub(r"[^A-Za-z0-9_-]+", "_", f"{k}_{v}") for k, v in params.items()]
+    """A stable task key per iteration: `ingest__date_2024-01-01__country_DE` (Jobs-safe characters).
+
+    A value that loses characters on the way (`München`, `a b`) also gets a short hash of itself,
+    so two values never share a key (`country_M_nchen_1a2b3c`)."""
+    parts = []
+    for k, v in params.items():
+        raw = f"{k}_{v}"
+        safe = _KEY_UNSAFE.sub("_", raw)
+        if safe != raw:
+            safe += "_" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:6]
+        parts.append(safe)
     return "__".join([base, *parts])
+
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def group_root_key(key: str, params: ParamSet) -> str:
@@ -151,17 +181,23 @@ def date_range(start: str | dt.date, end: str | dt.date, step: str = "1d") -> li
         raise FlowDefinitionError(f"date_range step must look like '1d', '2w' or '1mo', got {step!r}.")
     if last < first:
         raise FlowDefinitionError(f"date_range end {last} is before start {first}.")
-    count, unit = int(found.group(1)), found.group(2)
+    return _dates(first, last, int(found.group(1)), found.group(2))
+
+
+def _dates(first: dt.date, last: dt.date, count: int, unit: str) -> list[str]:
     out: list[str] = []
     n = 0
     while True:
-        if unit == "mo":
-            month = first.month - 1 + n * count
-            year, month = first.year + month // 12, month % 12 + 1
-            day = _clamp_day(year, month, first.day)
-            current = dt.date(year, month, day)
-        else:
-            current = first + dt.timedelta(days=n * count * (7 if unit == "w" else 1))
+        try:
+            if unit == "mo":
+                month = first.month - 1 + n * count
+                year, month = first.year + month // 12, month % 12 + 1
+                day = _clamp_day(year, month, first.day)
+                current = dt.date(year, month, day)
+            else:
+                current = first + dt.timedelta(days=n * count * (7 if unit == "w" else 1))
+        except (OverflowError, ValueError):  # past 9999-12-31, so past `last` too
+            return out
         if current > last:
             return out
         out.append(current.isoformat())
@@ -171,8 +207,7 @@ def date_range(start: str | dt.date, end: str | dt.date, step: str = "1d") -> li
 
 
 def _clamp_day(year: int, month: int, day: int) -> int:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return min(day, (following - dt.timedelta(days=1)).day)
+    return min(day, calendar.monthrange(year, month)[1])
 
 
 def _date(value: Any, what: str) -> dt.date:
@@ -192,7 +227,7 @@ def parse_backfill(text: str, step: str = "1d") -> dict[str, list[str]]:
     if not eq or not name.strip() or not spec.strip():
         raise FlowDefinitionError(f"--backfill takes NAME=START..END or NAME=V1,V2,..., got {text!r}.")
     name = check_name("Parameter", name.strip())
-    if ".." in spec:
+    if _DATE_SPAN.match(spec):
         start, _, end = spec.partition("..")
         return {name: date_range(start.strip(), end.strip(), step)}
     values = [v.strip() for v in spec.split(",") if v.strip()]
@@ -225,6 +260,13 @@ def expand(
         clash = sorted(set(given) & set(spec.params))
         if clash:
             raise FlowDefinitionError(f"{where}: parameter {', '.join(clash)} is set twice (for_each and backfill).")
+        widgets = {i.widget for i in spec.inputs} | {o.widget for o in spec.outputs}
+        taken = sorted(set(given) & widgets)
+        if taken:
+            raise FlowDefinitionError(
+                f"Notebook '{spec.path}': parameter '{taken[0]}' would set the widget of an input or output "
+                "of the same name; rename the parameter."
+            )
         params = {**spec.params, **given}
         outputs = tuple(
             attrs.evolve(o, path=_iteration_path(o.path, given, where), family=_family(o, given)) for o in spec.outputs

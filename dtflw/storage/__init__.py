@@ -7,6 +7,7 @@ Third parties add backends through the `dtflw.storage` entry-point group
 
 from __future__ import annotations
 
+import re
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, cast
@@ -60,22 +61,51 @@ def get_storage_class(scheme: str) -> type[Storage]:
     )
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two characters or more: `C:` is a drive
+
+
 def scheme_of(url: str) -> str:
-    """The scheme of a storage URL; `/Volumes/...` is 'volumes', other plain paths are 'file'."""
+    """The scheme of a storage URL (lower-case); `/Volumes/...` is 'volumes', plain paths 'file'."""
     if url.startswith("/Volumes/"):
         return "volumes"
-    if "://" in url:
-        return url.split("://", 1)[0]
-    if url.startswith("dbfs:"):
-        return "dbfs"
-    return "file"
+    found = _SCHEME.match(url)
+    return found.group(1).lower() if found else "file"
 
 
 def storage_from_url(url: str, **kwargs: Any) -> Storage:
-    """Build the storage for `url` with the backend registered for its scheme."""
+    """Build the storage for `url` with the backend registered for its scheme.
+
+    A URL holds no credentials: a password in it (`user:password@`), a query string (a SAS
+    token), a `;key=value` tail or a port is refused, and errors never repeat such a URL."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidArgumentError(f"Storage URL must be a non-empty string, got {url!r}.")
-    return get_storage_class(scheme_of(url)).from_url(url, **kwargs)
+    check_storage_url(url)
+    scheme = scheme_of(url)
+    if _SCHEME.match(url) and scheme != url[: len(scheme)]:  # `DBFS:/x`: the backends expect lower case
+        url = scheme + url[len(scheme) :]
+    return get_storage_class(scheme).from_url(url, **kwargs)
+
+
+def check_storage_url(url: str) -> None:
+    """InvalidArgumentError (not naming the URL's secret parts) for a URL that carries
+    credentials, a query, a port or stray spaces."""
+    if url != url.strip():
+        raise InvalidArgumentError(f"Storage URL {url.strip()[:60]!r}... has leading or trailing spaces.")
+    authority = url.split("://", 1)[1].split("/", 1)[0] if "://" in url else ""
+    found = _SCHEME.match(url)
+    head = url.split("://", 1)[0] + "://" if "://" in url else (found.group(0) if found else "")
+    problems = [
+        ("?" in url or "#" in url, "a query string or fragment (a SAS token goes in credential=, never in the URL)"),
+        (";" in url, "a ';' (connection-string parts such as AccountKey= go in credential=)"),
+        (":" in authority.split("@", 1)[0] and "@" in authority, "a password (user:password@)"),
+        (authority.count("@") > 1, "more than one '@' (a password?)"),
+        (":" in authority.rsplit("@", 1)[-1], "a port"),
+    ]
+    for hit, what in problems:
+        if hit:
+            raise InvalidArgumentError(
+                f"Storage URL {head}... must not hold {what}; it is not repeated here since it may be secret."
+            )
 
 
 __all__ = [
@@ -86,5 +116,6 @@ __all__ = [
     "storage_from_url",
     "available_schemes",
     "scheme_of",
+    "check_storage_url",
     "ENTRY_POINT_GROUP",
 ]

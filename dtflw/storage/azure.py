@@ -100,6 +100,9 @@ class AzureStorage(DbutilsFsStorage):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> AzureStorage:
         """`abfss://<container>@<account>.dfs.core.windows.net/<root_dir>` (or wasbs, blob)."""
+        from dtflw.storage import check_storage_url
+
+        check_storage_url(url)
         m = re.match(r"^(abfss|wasbs)://([^@/]+)@([^./]+)\.(?:dfs|blob)\.core\.windows\.net/?(.*)$", url)
         if not m:
             raise InvalidArgumentError(

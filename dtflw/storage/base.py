@@ -66,9 +66,10 @@ class Storage(PendingMarkers, ABC):
         if root_dir is not None and not isinstance(root_dir, str):
             raise InvalidArgumentError(f"root_dir must be a string (a folder under the storage), got {root_dir!r}.")
         root = (root_dir or "").strip("/")
-        if "\0" in root or "{" in root or "}" in root:
+        if not root.isprintable() or "{" in root or "}" in root:
             raise InvalidArgumentError(
-                f"root_dir {root_dir!r} must not contain NUL, '{{' or '}}' (braces mark `{{name}}` path templates)."
+                f"root_dir {root_dir!r} must not contain control characters (NUL, newline, tab...), '{{' or '}}' "
+                "(braces mark `{name}` path templates)."
             )
         if ".." in root.split("/"):
             raise InvalidArgumentError(f"root_dir {root_dir!r} must not contain '..'.")

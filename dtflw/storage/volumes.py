@@ -36,8 +36,17 @@ class VolumeStorage(DbutilsFsStorage):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> VolumeStorage:
-        """`/Volumes/c/s/v[/root]` or `volumes://c/s/v[/root]`."""
-        rest = url.split("://", 1)[1] if url.startswith("volumes://") else url.removeprefix("/Volumes/")
+        """`/Volumes/c/s/v[/root]`, `volumes://c/s/v[/root]` or `volumes:/c/s/v[/root]`."""
+        if url.startswith("volumes://"):
+            rest = url.split("://", 1)[1]
+        elif url.startswith("volumes:"):
+            rest = url[len("volumes:") :]
+        elif url.startswith("/Volumes/"):
+            rest = url.removeprefix("/Volumes/")
+        else:
+            raise InvalidArgumentError(
+                f"Volume URL {url!r} must look like /Volumes/<catalog>/<schema>/<volume> or volumes://<catalog>/..."
+            )
         parts = rest.strip("/").split("/")
         if len(parts) < 3:
             raise InvalidArgumentError(
