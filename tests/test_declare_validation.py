@@ -136,3 +136,9 @@ def test_storage_roots_with_braces_are_refused_since_braces_mark_templates(tmp_p
         LocalStorage(tmp_path / root)
     with pytest.raises(InvalidArgumentError, match="template"):
         LocalStorage(tmp_path, root_dir=root)
+
+
+@pytest.mark.parametrize("file_path", ["o/{ d }", "o/{é}", "o/{0}", "o/{dd", "o/d}"])
+def test_a_brace_outside_a_placeholder_is_refused(flow, file_path: str) -> None:
+    with pytest.raises(FlowDefinitionError, match="brace outside"):
+        flow.notebook("a").output("O", file_path=file_path)

@@ -15,7 +15,7 @@ from dtflw.declare.backfill import refuse_secrets
 from dtflw.declare.catalog import TableCatalog
 from dtflw.declare.context import FlowContext
 from dtflw.errors import FlowDefinitionError, InvalidArgumentError, MissingInputError
-from dtflw.model.foreach import param_sets
+from dtflw.model.foreach import PLACEHOLDER, param_sets
 from dtflw.model.schema import to_schema
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name, check_notebook_path
 from dtflw.redaction import is_secret_name
@@ -336,6 +336,13 @@ def _abs_on(storage: Storage, file_path: str, notebook: str = "") -> str:
         raise FlowDefinitionError(
             f"Notebook '{notebook}': file_path {file_path!r} must not contain control characters (NUL, newline...)."
         )
+    if "{" in file_path or "}" in file_path:
+        stray = PLACEHOLDER.sub("", file_path)
+        if "{" in stray or "}" in stray:
+            raise FlowDefinitionError(
+                f"Notebook '{notebook}': file_path {file_path!r} has a brace outside a `{{name}}` placeholder "
+                "(a name is letters, digits and '_', not starting with a digit)."
+            )
     if storage.is_abs_path(file_path):
         return file_path
     if ".." in file_path.replace("\\", "/").split("/"):

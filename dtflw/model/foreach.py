@@ -24,7 +24,7 @@ from dtflw.errors import FlowDefinitionError
 from dtflw.model.specs import InputSpec, NotebookSpec, OutputSpec, check_name
 
 MAX_ITERATIONS = 10_000
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # `{name}` in a path template
 _BAD_VALUE = re.compile(r"[/\\\x00-\x1f\x7f*?\[\]{}]|^\.{1,2}$")
 _DATE_SPAN = re.compile(r"^\s*[^.,]+?\s*\.\.\s*[^.,]+?\s*$")  # START..END (each a date, checked later)
 _STEP = re.compile(r"^\s*(\d+)\s*(d|w|mo)\s*$")
@@ -111,7 +111,7 @@ def partition_path(base: str, params: ParamSet) -> str:
 
 def placeholders(template: str) -> list[str]:
     """The `{name}` placeholders of a path template, in order."""
-    return _PLACEHOLDER.findall(template) if "{" in template else []
+    return PLACEHOLDER.findall(template) if "{" in template else []
 
 
 def fill(template: str, params: ParamSet, where: str) -> str:
@@ -122,18 +122,18 @@ def fill(template: str, params: ParamSet, where: str) -> str:
             f"{where}: path {template!r} names {', '.join('{' + m + '}' for m in missing)}, which the "
             f"parameters ({', '.join(params) or 'none'}) do not set."
         )
-    return _PLACEHOLDER.sub(lambda m: params[m.group(1)], template)
+    return PLACEHOLDER.sub(lambda m: params[m.group(1)], template)
 
 
 def as_glob(template: str) -> str:
     """A path template with every placeholder as `*` (every iteration's path)."""
-    return _PLACEHOLDER.sub("*", template)
+    return PLACEHOLDER.sub("*", template)
 
 
 def values_in(template: str, name: str, path: str) -> str | None:
     """The value `path` gives the placeholder `{name}` of `template`, or None when it does not match."""
     pattern = "".join(
-        f"(?P<{part[1:-1]}>[^/]+)" if _PLACEHOLDER.fullmatch(part) else re.escape(part)
+        f"(?P<{part[1:-1]}>[^/]+)" if PLACEHOLDER.fullmatch(part) else re.escape(part)
         for part in re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*\})", template)
         if part
     )
@@ -301,7 +301,7 @@ def _slice(producer: NotebookSpec, slot: int, shared: ParamSet) -> str:
     (`.../Orders/date=X`) when they lead the partitioning, else a glob; every iteration when none."""
     family = producer.outputs[slot].family
     if placeholders(family):
-        return _PLACEHOLDER.sub(lambda m: shared.get(m.group(1), "*"), family)
+        return PLACEHOLDER.sub(lambda m: shared.get(m.group(1), "*"), family)
     parts = [f"{k}={shared[k]}" if k in shared else f"{k}=*" for k in producer.params]
     while parts and parts[-1].endswith("=*"):
         parts.pop()
