@@ -576,3 +576,42 @@ def test_a_vanished_entry_is_never_recreated_by_renewal(storage):
     with pytest.raises(EntryVanishedError):
         storage.renew_pending(table, owner)
     assert storage.exists(table)
+
+
+def test_a_writer_renewing_after_its_lease_lapsed_and_was_taken_over_steps_back_at_once(storage, monkeypatch):
+    from dtflw.errors import HoldLostError, StorageError
+
+    table = table_path(storage, "T")
+    real_renew = type(storage).renew_pending
+    stalled = threading.Event()
+    stalled.set()
+
+    def renew(self: Any, path: str, owner: str) -> None:  # fails while "paused", then works again
+        if stalled.is_set():
+            raise StorageError("paused")
+        real_renew(self, path, owner)
+
+    monkeypatch.setattr(type(storage), "renew_pending", renew)
+    with pytest.raises(HoldLostError):
+        with held(storage, [table], "/nb/paused", lease_seconds=0.3):
+            time.sleep(0.4)  # the lease lapsed: a rival takes over and is still writing
+            rival = storage.mark_pending(table, "/nb/rival", lease_seconds=60)
+            stalled.clear()  # the paused process resumes: its renewer runs again...
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and storage.pending_writers(table)[-1].owner == rival:
+                time.sleep(0.02)
+            # ...and, seeing the rival, marks the output pending again at once, stamped after it
+            writers = storage.pending_writers(table)  # oldest first
+            assert [w.owner for w in writers].count(rival) == 1 and writers[-1].owner != rival
+            assert not writers[-1].is_live()  # an ended entry: it no longer claims the output
+            write(storage, table)
+    storage.clear_pending(table, rival)  # the rival succeeds...
+    assert storage.is_pending(table) and not storage.exists(table)  # ...but both wrote: pending
+
+
+def test_an_ended_lease_is_dead_whatever_its_clock_says():
+    from dtflw.storage.marker_entries import PendingWriter
+
+    future = time.time_ns() + 3600 * 10**9  # written by a machine whose clock runs an hour ahead
+    assert not PendingWriter("e", "o", future, lease_seconds=0.0, renewed_ms=future // 10**6).is_live()
+    assert PendingWriter("e", "o", future, lease_seconds=60.0).is_live()  # a live lease from the future: live

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Literal
 
 from dtflw.errors import HoldLostError
 from dtflw.storage.marker_entries import EntryVanishedError, PendingWriter
@@ -22,13 +23,39 @@ _log = logging.getLogger(__name__)
 
 
 class _Hold:
-    def __init__(self, storage: PendingMarkers, path: str, owner: str, interval: float) -> None:
+    def __init__(
+        self, storage: PendingMarkers, path: str, owner: str, interval: float, notebook: str, run_id: str | None
+    ) -> None:
         self.storage, self.path, self.owner, self.interval = storage, path, owner, interval
+        self.notebook, self.run_id = notebook, run_id
         self.due = time.monotonic() + interval
         self.lock = threading.Lock()
         self.active = True
         self.renewed_at = time.time()  # wall clock, as other writers judge the lease
-        self.lost = False  # its entry vanished: another writer took the output over
+        self.lost = False  # another writer took the output over (its entry vanished, or a later one is there)
+
+    def renew(self) -> None:
+        """Renew the lease; a lease that lapsed meanwhile (the process was paused) is renewed and
+        then checked: if another writer came in while it had lapsed, the hold is lost, and the
+        output is marked pending again at once (the body may still be writing it)."""
+        lapsed = time.time() - self.renewed_at >= self.interval * 3
+        renewing = time.time()
+        try:
+            self.storage.renew_pending(self.path, self.owner)
+        except EntryVanishedError:  # taken over and cleared: never recreate it
+            self._lose()
+            return
+        if lapsed and _later_writer(self.storage, self.path, self.owner) is not False:
+            self._lose()  # renewed, then checked: a writer coming in after this renewal sees it live
+            return
+        self.renewed_at = renewing
+
+    def _lose(self) -> None:
+        self.lost, self.active = True, False
+        try:
+            self.storage.taint_pending(self.path, self.owner, self.notebook, self.run_id)
+        except Exception as error:  # `held` tries again when the body ends
+            _log.warning("dtflw: marking %r pending again failed: %s", self.path, error)
 
 
 class _Renewer:
@@ -41,8 +68,16 @@ class _Renewer:
         self._thread: threading.Thread | None = None
         self._wakes_at = float("inf")  # when the thread wakes next (monotonic)
 
-    def hold(self, storage: PendingMarkers, path: str, owner: str, lease: float) -> _Hold:
-        h = _Hold(storage, path, owner, lease / 3)
+    def hold(
+        self,
+        storage: PendingMarkers,
+        path: str,
+        owner: str,
+        lease: float,
+        notebook: str = "",
+        run_id: str | None = None,
+    ) -> _Hold:
+        h = _Hold(storage, path, owner, lease / 3, notebook, run_id)
         with self._wake:
             self._holds[id(h)] = h
             if not self._exit_hook:
@@ -92,11 +127,7 @@ class _Renewer:
                     if not h.active:
                         continue
                     try:
-                        renewing = time.time()
-                        h.storage.renew_pending(h.path, h.owner)
-                        h.renewed_at = renewing
-                    except EntryVanishedError:  # taken over: never recreate it (`held` reports it)
-                        h.lost, h.active = True, False
+                        h.renew()
                     except Exception as error:  # keep renewing the others; this one retries next time
                         _log.warning("dtflw: renewing the lease on %r failed: %s", h.path, error)
 
@@ -136,7 +167,7 @@ def held(
         for path, who in owners.items():  # nothing written yet: withdraw, clearing nobody else
             storage.withdraw_pending(path, who)
         raise
-    holds = [_RENEWER.hold(storage, path, who, lease) for path, who in owners.items()]
+    holds = [_RENEWER.hold(storage, path, who, lease, notebook, run_id) for path, who in owners.items()]
     try:
         yield owners
     except BaseException:  # also Ctrl-C in the notebook's own thread: its writing stopped with it
@@ -166,13 +197,22 @@ def _lost_holds(storage: PendingMarkers, holds: Sequence[_Hold], lease: float) -
     for h in holds:
         if not h.lost and now - h.renewed_at < lease / 2:
             continue
-        writers = storage.pending_writers(h.path)
-        own = [w for w in writers if w.owner == h.owner]
-        start = min((w.stamp for w in own), default=0)
-        later = [w for w in writers if w.owner != h.owner and w.stamp > start]
-        if h.lost or not own or later:
-            lost[h.path] = later[0] if later else None
+        later = _later_writer(storage, h.path, h.owner)
+        if h.lost or later is not False:
+            lost[h.path] = later or None
     return lost
+
+
+def _later_writer(storage: PendingMarkers, path: str, owner: str) -> PendingWriter | None | Literal[False]:
+    """False while `owner` holds `path` alone since its start; else the writer that came in after
+    it (None when `owner`'s own entry is gone and nobody later is there)."""
+    writers = storage.pending_writers(path)
+    own = [w for w in writers if w.owner == owner]
+    start = min((w.stamp for w in own), default=0)
+    later = [w for w in writers if w.owner != owner and w.stamp > start]
+    if later:
+        return later[0]
+    return None if not own else False
 
 
 def _give_up(

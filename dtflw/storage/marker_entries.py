@@ -137,5 +137,8 @@ class PendingWriter:
         return max(self.renewed_ms / 1000, self.stamp / 1e9) + self.lease_seconds
 
     def is_live(self, now: float | None = None) -> bool:
-        """Within its lease, and its process (when recorded) not certainly gone."""
+        """Within its lease, and its process (when recorded) not certainly gone. An ended lease
+        (0) is dead whatever its time stamps say (another machine's clock may run ahead)."""
+        if self.lease_seconds <= 0:
+            return False
         return self.expires > (time.time() if now is None else now) and not is_gone(self.process)
