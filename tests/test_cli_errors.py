@@ -262,3 +262,18 @@ def test_export_an_empty_existing_cluster_id_is_refused_as_in_the_api(project, c
 def test_resume_takes_last_or_a_well_formed_run_id(project, capsys):
     usage_error(capsys, quiet_run("--resume", "not-a-run-id"), "--resume", "not-a-run-id", "last")
     usage_error(capsys, quiet_run("--resume", "../20261122T002000Z-3f9a1c"), "--resume")
+
+
+def test_selection_options_a_driver_cannot_take_are_reported(project, capsys):
+    (project / "eager.py").write_text(
+        "# Databricks notebook source\n"
+        "from dtflw import init_flow\nfrom dtflw.storage.dbfs import init_storage\n"
+        "flow = init_flow(init_storage(), name='eager')\n"
+        "flow.notebook('nb').run()\n",
+        encoding="utf-8",
+    )
+    assert main(quiet_run("--only", "nonexistent", "--lazy", "false", notebook="eager.py")) == 0
+    err = capsys.readouterr().err
+    assert "--lazy, --only apply to flow.run() in the driver, and it ran none" in err
+    assert main(quiet_run(notebook="eager.py")) == 0
+    assert "apply to flow.run()" not in capsys.readouterr().err

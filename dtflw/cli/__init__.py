@@ -32,6 +32,7 @@ from dtflw.cli.checks import (
     cluster_option,
     os_reason,
     prepare_report_folder,
+    unused_selection,
     widget_params,
     write_output,
 )
@@ -249,6 +250,9 @@ def run_command(args: argparse.Namespace) -> int:
             else:
                 if not args.quiet:
                     print(f"[dtflw] report: {Path(index).resolve()}", file=sys.stderr)
+    unused = unused_selection(args, flows) if run_error is None else None
+    if unused:
+        print(unused, file=sys.stderr)
     if exit_value:
         print(redact(exit_value))
     return status

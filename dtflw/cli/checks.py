@@ -161,3 +161,19 @@ def _parse_params(name: str, text: str, yaml_first: bool) -> Any:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise InvalidArgumentError(f"-f {name!r}: not valid YAML{where}.") from None
+
+
+_SELECTION = (("lazy", "--lazy"), ("only", "--only"), ("tags", "--tags"), ("from_", "--from"), ("to", "--to"),
+              ("force", "--force"), ("resume", "--resume"))  # fmt: skip
+
+
+def unused_selection(args: argparse.Namespace, flows: list[Any]) -> str | None:
+    """A warning when selection options were given but the driver ran no `flow.run()` to take
+    them (eager `.run()` calls do not), else None."""
+    given = [option for name, option in _SELECTION if getattr(args, name, None) not in (None, [], ())]
+    if not given or any(getattr(flow, "_ran", None) for flow in flows):
+        return None
+    return (
+        f"dtflw run: {', '.join(given)} apply to flow.run() in the driver, and it ran none: its eager "
+        ".run() calls do not take them (use -p widgets, or declare with .add() and call flow.run())."
+    )

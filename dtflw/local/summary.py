@@ -49,7 +49,9 @@ def _summary(records: Sequence[NotebookRecord], error: BaseException, entry: str
     called = _chain(records, origin)
     via = f" It was called from {' <- '.join(called)}." if called else ""
     before = "Cells before the failing one completed; see" if origin.error_cell else "See"
+    raised = str(origin.error).rstrip()
+    end = "" if raised.endswith((".", "!", "?")) else "."
     return (
-        f"dtflw run failed: notebook {origin.workspace_path} ({where}) raised {origin.error}.{via} "
+        f"dtflw run failed: notebook {origin.workspace_path} ({where}) raised {raised}{end}{via} "
         f"{before} the report for outputs and the full traceback."
     )
