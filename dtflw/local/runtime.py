@@ -177,7 +177,9 @@ class LocalRuntime:
         entry = find_notebook_file(Path(path))
         if entry is None:
             where = Path(path) if Path(path).is_absolute() else Path.cwd() / path  # relative: to the current folder
-            raise InvalidArgumentError(f"Notebook file {str(path)!r} not found at {str(where)!r} ({TRIED_SUFFIXES})")
+            raise InvalidArgumentError(
+                f"Notebook file {str(path)!r} not found ({TRIED_SUFFIXES}; looked at {str(where)!r})"
+            )
         entry = entry.resolve()
         self._entry_dir = entry.parent
         if self.workspace_dir is None:
