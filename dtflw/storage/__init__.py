@@ -65,11 +65,15 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two characters or more: 
 
 
 def scheme_of(url: str) -> str:
-    """The scheme of a storage URL (lower-case); `/Volumes/...` is 'volumes', plain paths 'file'."""
+    """The scheme of a storage URL (a built-in one in lower case: `DBFS:` is 'dbfs');
+    `/Volumes/...` is 'volumes', plain paths 'file'."""
     if url.startswith("/Volumes/"):
         return "volumes"
     found = _SCHEME.match(url)
-    return found.group(1).lower() if found else "file"
+    if found is None:
+        return "file"
+    scheme = found.group(1)
+    return scheme.lower() if scheme.lower() in _BUILTIN else scheme
 
 
 def storage_from_url(url: str, **kwargs: Any) -> Storage:
