@@ -36,6 +36,7 @@ from dtflw.storage.marker_entries import (
     PendingWriter,
     check_owner,
     ended_entry_name,
+    ended_entry_now,
     entry_name,
     lease_ms,
     live_rivals,
@@ -136,8 +137,8 @@ class LockedFileMarkers(PendingMarkers):
             return
         try:
             writers = [w for w in _read(fd) if w.owner != owner]
-            name = ended_entry_name(entry_name(time.time_ns(), owner, 1.0, notebook))
-            writers.append(attrs.evolve(_fresh_ended(name), notebook=notebook, run_id=run_id))
+            mine = _fresh_ended(entry_name(0, owner, 1.0, notebook))
+            writers.append(attrs.evolve(mine, notebook=notebook, run_id=run_id))
             _write(fd, writers)
         finally:
             os.close(fd)
@@ -326,10 +327,8 @@ def _parse(name: str, renewed_ms: int | None = None) -> PendingWriter:
 def _fresh_ended(name: str) -> PendingWriter:
     """An ended entry for the writer `name` describes, stamped now: a writer that started before
     now keeps it when it clears (this writer wrote after that one started)."""
-    m = _parse(name)
     stamp = time.time_ns()
-    entry = f"{stamp:020d}-{m.owner or 'unknown'}~0" + (f"~{m.notebook_tag}" if m.notebook_tag else "")
-    return attrs.evolve(m, entry=entry, stamp=stamp, lease_seconds=0.0, process=None)
+    return attrs.evolve(_parse(name), entry=ended_entry_now(name, stamp), stamp=stamp, lease_seconds=0.0, process=None)
 
 
 def _ended(w: PendingWriter) -> PendingWriter:

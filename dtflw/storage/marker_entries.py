@@ -85,6 +85,15 @@ def ended_entry_name(name: str) -> str:
     return f"{m.group(1)}-{m.group(2)}~0" + (f"~{m.group(4)}" if m.group(4) else "")
 
 
+def ended_entry_now(name: str, stamp: int) -> str:
+    """Entry `name` ended (lease 0) and restamped `stamp`: a writer that started before `stamp`
+    keeps it when it clears (the writer `name` describes wrote after that one started)."""
+    m = _ENTRY.match(name)
+    if m is None:
+        return f"{stamp:020d}-unknown~0"
+    return f"{stamp:020d}-{m.group(2)}~0" + (f"~{m.group(4)}" if m.group(4) else "")
+
+
 def parse_entry(name: str, renewed_ms: int = 0) -> PendingWriter | None:
     """The writer an entry name describes (None for a name that is not an entry)."""
     m = _ENTRY.match(name)

@@ -46,6 +46,7 @@ from dtflw.storage.marker_entries import (  # the names stay importable from her
     check_lease,
     check_owner,
     ended_entry_name,
+    ended_entry_now,
     entry_name,
     is_marker_name,
     join_path,
@@ -213,7 +214,7 @@ class PendingMarkers:
         marker = self.pending_marker(path)
         self._marks().pop((marker, owner), None)
         own = [e.name.rstrip("/") for e in self._list_dir(marker) or [] if owner_of(e.name.rstrip("/")) == owner]
-        name = ended_entry_name(entry_name(time.time_ns(), owner, 1.0, notebook))
+        name = ended_entry_now(entry_name(0, owner, 1.0, notebook), time.time_ns())
         text = json.dumps({"notebook": notebook, "owner": owner, "run_id": run_id})
         self._create_marker(join_path(marker, name), text)
         for old in own:
